@@ -1,0 +1,301 @@
+/*
+ * oc.c - the client replica (see oc.h). Metadata keys: "replica" (this
+ * replica's id), "server" and "ca" (where to sync), "ctr" (last dot
+ * counter issued), "hlc" (clock), "cursor", "last_sync", "last_error".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hlc.h"
+#include "oc.h"
+#include "wire.h"
+
+struct oc {
+	struct db *db;
+	char replica[RID_LEN + 1];
+	struct hlc clock;
+};
+
+static int make_home(const char *home, char *err)
+{
+	if (mkdir(home, 0700) == 0 || errno == EEXIST)
+		return OP_OK;
+	return op_fail(err, OP_EIO, "cannot create %s: %s", home, strerror(errno));
+}
+
+static int load_identity(struct oc *c, bool create, char *err)
+{
+	int rc = db_meta_get_text(c->db, "replica", c->replica, sizeof(c->replica));
+
+	if (rc == OP_ENOTFOUND && create) {
+		if (rid_new(c->replica) || db_meta_set_text(c->db, "replica", c->replica))
+			return op_fail(err, OP_EIO, "cannot store the replica id");
+		rc = OP_OK;
+	}
+	if (rc)
+		return op_fail(err, rc, "cannot read the replica id");
+	rc = db_meta_get_u64(c->db, "hlc", &c->clock.last);
+	return rc == OP_ENOTFOUND ? OP_OK : rc;
+}
+
+int oc_open(const char *home, bool create, struct oc **out, char err[OP_ERRLEN])
+{
+	char path[4096];
+	struct stat sb;
+	struct oc *c;
+	int rc;
+
+	*out = NULL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/replica.db", home) >= sizeof(path))
+		return op_fail(err, OP_EINVAL, "the home directory path is too long");
+	if (!create && stat(path, &sb) != 0)
+		return op_fail(err, OP_ENOTFOUND,
+			       "no Outpost replica in %s; run: outpost init --server wss://HOST:PORT", home);
+	if (create && (rc = make_home(home, err)))
+		return rc;
+	if (!(c = calloc(1, sizeof(*c))))
+		return op_fail(err, OP_ENOMEM, "out of memory");
+	if ((rc = db_open(path, SCHEMA_CLIENT, &c->db, err)) ||
+	    (rc = load_identity(c, create, err))) {
+		oc_close(c);
+		return rc;
+	}
+	*out = c;
+	return OP_OK;
+}
+
+void oc_close(struct oc *c)
+{
+	if (!c)
+		return;
+	db_close(c->db);
+	free(c);
+}
+
+struct db *oc_db(struct oc *c)
+{
+	return c->db;
+}
+
+const char *oc_replica(const struct oc *c)
+{
+	return c->replica;
+}
+
+int oc_set_server(struct oc *c, const char *url, const char *ca, char err[OP_ERRLEN])
+{
+	if (strlen(url) >= OC_URL_MAX || strlen(ca) >= OC_URL_MAX)
+		return op_fail(err, OP_EINVAL, "the server URL or CA path is too long");
+	if (strncmp(url, "wss://", 6) || strlen(url) < 7)
+		return op_fail(err, OP_EINVAL, "the server must be a wss:// URL, like wss://127.0.0.1:8443");
+	if (db_meta_set_text(c->db, "server", url) || db_meta_set_text(c->db, "ca", ca))
+		return op_fail(err, OP_EIO, "cannot store the server: %s", db_errmsg(c->db));
+	return OP_OK;
+}
+
+int oc_status(struct oc *c, struct oc_status *st)
+{
+	const struct tbl_desc *t = tbl_find("conflict", 8);
+
+	memset(st, 0, sizeof(*st));
+	memcpy(st->replica, c->replica, sizeof(st->replica));
+	db_meta_get_text(c->db, "server", st->server, sizeof(st->server));
+	db_meta_get_text(c->db, "ca", st->ca, sizeof(st->ca));
+	db_meta_get_u64(c->db, "cursor", &st->cursor);
+	db_meta_get_u64(c->db, "last_sync", &st->last_sync_ms);
+	db_meta_get_text(c->db, "last_error", st->last_error, sizeof(st->last_error));
+	if (db_outbox_count(c->db, &st->pending) || db_rec_count(c->db, t, &st->conflicts))
+		return OP_EIO;
+	return OP_OK;
+}
+
+int oc_next_dot(struct oc *c, struct rec_dot *d)
+{
+	uint64_t ctr = 0;
+	int rc = db_meta_get_u64(c->db, "ctr", &ctr);
+
+	if (rc && rc != OP_ENOTFOUND)
+		return rc;
+	memcpy(d->rep, c->replica, RID_LEN + 1);
+	d->ctr = ctr + 1;
+	d->hlc = hlc_now(&c->clock, hlc_wall_ms());
+	if ((rc = db_meta_set_u64(c->db, "ctr", d->ctr)))
+		return rc;
+	return oc_save_clock(c);
+}
+
+void oc_observe(struct oc *c, uint64_t hlc)
+{
+	hlc_observe(&c->clock, hlc);
+}
+
+int oc_save_clock(struct oc *c)
+{
+	return db_meta_set_u64(c->db, "hlc", c->clock.last);
+}
+
+int oc_get(struct oc *c, const struct tbl_desc *t, const char *key,
+	   struct rec **out, char err[OP_ERRLEN])
+{
+	char id[RID_LEN + 1];
+	int rc = db_rec_resolve(c->db, t, key, id);
+
+	*out = NULL;
+	if (rc == OP_EINVAL)
+		return op_fail(err, rc, "%s id \"%s\" is ambiguous; give more digits", t->name, key);
+	if (rc == OP_ENOTFOUND)
+		return op_fail(err, rc, "no %s with id \"%s\"", t->name, key);
+	if (rc)
+		return op_fail(err, rc, "cannot read %ss: %s", t->name, db_errmsg(c->db));
+	rc = db_rec_load(c->db, t, id, out);
+	if (rc)
+		return op_fail(err, rc, "cannot read %s %s: %s", t->name, id, db_errmsg(c->db));
+	return OP_OK;
+}
+
+/* References must name live records; a prefix is replaced by the full id. */
+static int check_refs(struct oc *c, const struct tbl_desc *t, const int *idx,
+		      struct val *vals, int nf, char *err)
+{
+	struct rec *ref;
+	int i, rc;
+
+	for (i = 0; i < nf; i++) {
+		const struct fld_desc *f = &t->fields[idx[i]];
+
+		if (f->type != FLD_REF || vals[i].t != VAL_TEXT)
+			continue;
+		if ((rc = oc_get(c, tbl_find(f->ref, strlen(f->ref)), vals[i].s, &ref, err)))
+			return rc;
+		rc = val_set_text(&vals[i], ref->id, RID_LEN);
+		rec_free(ref);
+		if (rc)
+			return op_fail(err, OP_ENOMEM, "out of memory");
+	}
+	return OP_OK;
+}
+
+static int check_values(const struct tbl_desc *t, const int *idx, struct val *vals,
+			int nf, bool create, char *err)
+{
+	bool given[TBL_MAX_FIELDS] = { false };
+	int i, rc;
+
+	for (i = 0; i < nf; i++) {
+		if ((rc = tbl_check(&t->fields[idx[i]], &vals[i], err)))
+			return rc;
+		given[idx[i]] = true;
+	}
+	for (i = 0; create && i < t->nfields; i++)
+		if (t->fields[i].required && !given[i])
+			return op_fail(err, OP_EINVAL, "a new %s needs --%s", t->name, t->fields[i].name);
+	if (nf == 0)
+		return op_fail(err, OP_EINVAL, "nothing to change: give at least one --FIELD VALUE");
+	return OP_OK;
+}
+
+/* Stores r and its change (fields idx, or a delete) in one transaction. */
+static int commit_change(struct oc *c, struct rec *r, const int *idx, int nf,
+			 const struct rec_dot *d, bool del, char *err)
+{
+	struct buf change = BUF_INIT;
+	int rc;
+
+	rc = wire_enc_change(&change, r, idx, nf, d, del);
+	if (!rc)
+		rc = db_rec_save(c->db, r, 0);
+	if (!rc)
+		rc = db_outbox_add(c->db, d->ctr, r, change.p, change.len);
+	if (!rc)
+		rc = db_commit(c->db);
+	buf_release(&change);
+	if (rc) {
+		op_fail(err, OP_EIO, "cannot save the change: %s", db_errmsg(c->db));
+		db_rollback(c->db);
+	}
+	return rc;
+}
+
+static int put_locked(struct oc *c, const struct tbl_desc *t, const char *id,
+		      const int *idx, struct val *vals, int nf, char *new_id, char *err)
+{
+	struct rec *r = NULL;
+	struct rec_dot d;
+	int i, rc;
+
+	if ((rc = check_refs(c, t, idx, vals, nf, err)) ||
+	    (rc = check_values(t, idx, vals, nf, id == NULL, err)))
+		return rc;
+	if (id) {
+		if ((rc = oc_get(c, t, id, &r, err)))
+			return rc;
+	} else if (rid_new(new_id) || !(r = rec_new(t, new_id))) {
+		return op_fail(err, OP_ENOMEM, "cannot create a record id");
+	}
+	if ((rc = oc_next_dot(c, &d))) {
+		op_fail(err, rc, "cannot write: %s", db_errmsg(c->db));
+		goto out_free;
+	}
+	for (i = 0; i < nf && !rc; i++)
+		rc = rec_set(r, idx[i], &vals[i], &d);
+	if (!rc)
+		rc = commit_change(c, r, idx, nf, &d, false, err);
+	else
+		op_fail(err, rc, "out of memory");
+	if (!rc && id && new_id)
+		memcpy(new_id, r->id, RID_LEN + 1);
+out_free:
+	rec_free(r);
+	return rc;
+}
+
+int oc_put(struct oc *c, const struct tbl_desc *t, const char *id,
+	   const int *idx, const struct val *vals, int nf,
+	   char new_id[RID_LEN + 1], char err[OP_ERRLEN])
+{
+	struct val copy[TBL_MAX_FIELDS];
+	int i, rc;
+
+	if (t->server_only)
+		return op_fail(err, OP_EINVAL, "%s records are written by the server only", t->name);
+	if (nf > TBL_MAX_FIELDS)
+		return op_fail(err, OP_EINVAL, "too many fields");
+	memset(copy, 0, sizeof(copy));
+	for (i = 0; i < nf; i++)
+		if (val_copy(&copy[i], &vals[i]))
+			return op_fail(err, OP_ENOMEM, "out of memory");
+	if (db_begin(c->db)) {
+		rc = op_fail(err, OP_EIO, "the replica is busy: %s", db_errmsg(c->db));
+	} else {
+		rc = put_locked(c, t, id, idx, copy, nf, new_id, err);
+		db_rollback(c->db); /* no-op after a commit */
+	}
+	for (i = 0; i < nf; i++)
+		val_release(&copy[i]);
+	return rc;
+}
+
+int oc_delete(struct oc *c, const struct tbl_desc *t, const char *id,
+	      char err[OP_ERRLEN])
+{
+	struct rec *r = NULL;
+	struct rec_dot d;
+	int rc;
+
+	if (t->server_only)
+		return op_fail(err, OP_EINVAL, "%s records are written by the server only", t->name);
+	if (db_begin(c->db))
+		return op_fail(err, OP_EIO, "the replica is busy: %s", db_errmsg(c->db));
+	if (!(rc = oc_get(c, t, id, &r, err)) && (rc = oc_next_dot(c, &d)))
+		op_fail(err, rc, "cannot write: %s", db_errmsg(c->db));
+	if (!rc && (rc = rec_delete(r, &d)))
+		op_fail(err, rc, "out of memory");
+	if (!rc)
+		rc = commit_change(c, r, NULL, 0, &d, true, err);
+	db_rollback(c->db);
+	rec_free(r);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * oc.h - the embeddable Outpost client: a local SQLite replica, the outbox
+ * of local changes not yet acknowledged, and the sync (sync.h, conn.h).
+ * Every local write is one transaction that updates the record and adds
+ * its change to the outbox, so nothing typed is lost to a crash.
+ *
+ * A struct oc belongs to one thread.
+ */
+#ifndef OP_OC_H
+#define OP_OC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "rec.h"
+
+#define OC_URL_MAX 512
+
+struct oc; /* opaque */
+
+struct oc_status {
+	char replica[RID_LEN + 1];
+	char server[OC_URL_MAX];
+	char ca[OC_URL_MAX];
+	uint64_t pending;       /* changes in the outbox */
+	uint64_t cursor;        /* server change-log position pulled up to */
+	uint64_t last_sync_ms;  /* 0: never completed */
+	uint64_t conflicts;     /* conflict records held */
+	char last_error[OP_ERRLEN];
+};
+
+/*
+ * Opens the replica in directory home. With create, makes the directory
+ * and a new replica if needed; without, fails with OP_ENOTFOUND when home
+ * holds no replica. *out is owned by the caller: oc_close().
+ */
+int oc_open(const char *home, bool create, struct oc **out, char err[OP_ERRLEN]);
+void oc_close(struct oc *c);
+/* Borrowed. */
+struct db *oc_db(struct oc *c);
+const char *oc_replica(const struct oc *c);
+
+/* Sets the server URL (wss://HOST:PORT) and CA file ("" for the system's). */
+int oc_set_server(struct oc *c, const char *url, const char *ca, char err[OP_ERRLEN]);
+int oc_status(struct oc *c, struct oc_status *st);
+
+/*
+ * Writes fields idx[0..nf) = vals[0..nf) of a record of t: a new one when
+ * id is NULL (its id is written to new_id), else the live record id.
+ * Values are checked against the table; references must name live records.
+ */
+int oc_put(struct oc *c, const struct tbl_desc *t, const char *id,
+	   const int *idx, const struct val *vals, int nf,
+	   char new_id[RID_LEN + 1], char err[OP_ERRLEN]);
+/* Deletes the live record id of t. */
+int oc_delete(struct oc *c, const struct tbl_desc *t, const char *id,
+	      char err[OP_ERRLEN]);
+/*
+ * Loads the live record of t whose id is, or starts with, key (at least 4
+ * hex digits). *out is owned by the caller (rec_free).
+ */
+int oc_get(struct oc *c, const struct tbl_desc *t, const char *key,
+	   struct rec **out, char err[OP_ERRLEN]);
+
+/* Sync bookkeeping used by sync.c. */
+int oc_next_dot(struct oc *c, struct rec_dot *d);
+void oc_observe(struct oc *c, uint64_t hlc);
+int oc_save_clock(struct oc *c);
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * rec.c - record state and the conflict-resolving merge (see rec.h for
+ * the rules). The merge is commutative, associative and idempotent, so
+ * replicas that have seen the same writes hold the same record whatever
+ * the order in which they saw them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "json.h"
+#include "rec.h"
+
+struct rec *rec_new(const struct tbl_desc *t, const char *id)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->t = t;
+	memcpy(r->id, id, RID_LEN);
+	r->id[RID_LEN] = '\0';
+	r->vv = vv_new();
+	if (!r->vv) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void rec_free(struct rec *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	for (i = 0; i < TBL_MAX_FIELDS; i++)
+		val_release(&r->f[i].v);
+	vv_free(r->vv);
+	vv_free(r->tomb);
+	free(r);
+}
+
+int rec_dot_cmp(const struct rec_dot *a, const struct rec_dot *b)
+{
+	int c;
+
+	if (a->hlc != b->hlc)
+		return a->hlc < b->hlc ? -1 : 1;
+	c = memcmp(a->rep, b->rep, VV_REPLEN);
+	if (c)
+		return c;
+	if (a->ctr != b->ctr)
+		return a->ctr < b->ctr ? -1 : 1;
+	return 0;
+}
+
+static bool dot_same(const struct rec_dot *a, const struct rec_dot *b)
+{
+	return a->ctr == b->ctr && !memcmp(a->rep, b->rep, VV_REPLEN);
+}
+
+int rec_set(struct rec *r, int i, const struct val *v, const struct rec_dot *d)
+{
+	if (val_copy(&r->f[i].v, v))
+		return OP_ENOMEM;
+	r->f[i].set = true;
+	r->f[i].dot = *d;
+	return vv_raise(r->vv, d->rep, d->ctr);
+}
+
+int rec_delete(struct rec *r, const struct rec_dot *d)
+{
+	if (vv_raise(r->vv, d->rep, d->ctr))
+		return OP_ENOMEM;
+	if (!r->tomb) {
+		r->tomb = vv_dup(r->vv);
+		if (!r->tomb)
+			return OP_ENOMEM;
+	} else if (vv_merge(r->tomb, r->vv)) {
+		return OP_ENOMEM;
+	}
+	r->tomb_dot = *d;
+	return OP_OK;
+}
+
+/* The first field whose write the deleters had not seen, or -1. */
+static int rec_survivor(const struct rec *r)
+{
+	int i;
+
+	for (i = 0; i < r->t->nfields; i++)
+		if (r->f[i].set && !vv_contains(r->tomb, r->f[i].dot.rep, r->f[i].dot.ctr))
+			return i;
+	return -1;
+}
+
+bool rec_alive(const struct rec *r)
+{
+	return !r->tomb || rec_survivor(r) >= 0;
+}
+
+static int take_field(struct rec_field *dst, const struct rec_field *src)
+{
+	if (val_copy(&dst->v, &src->v))
+		return OP_ENOMEM;
+	dst->set = true;
+	dst->dot = src->dot;
+	return OP_OK;
+}
+
+/* Merges one field; see rec.h for the rule. */
+static int merge_field(struct rec *l, const struct rec *r, int i,
+		       rec_conflict_fn cb, void *ctx, bool *changed)
+{
+	struct rec_field *a = &l->f[i];
+	const struct rec_field *b = &r->f[i];
+	const struct rec_field *win, *lose;
+	struct rec_field loser_copy = { 0 };
+	struct rec_conflict c;
+	bool r_saw_a, l_saw_b;
+	int rc;
+
+	if (!b->set || (a->set && dot_same(&a->dot, &b->dot)))
+		return OP_OK;
+	if (!a->set) {
+		*changed = true;
+		return take_field(a, b);
+	}
+	r_saw_a = vv_contains(r->vv, a->dot.rep, a->dot.ctr);
+	l_saw_b = vv_contains(l->vv, b->dot.rep, b->dot.ctr);
+	if (r_saw_a != l_saw_b) {
+		if (!r_saw_a)
+			return OP_OK;
+		*changed = true;
+		return take_field(a, b);
+	}
+	win = rec_dot_cmp(&b->dot, &a->dot) > 0 ? b : a;
+	lose = win == b ? a : b;
+	if (!r_saw_a && cb) {
+		/* a is about to be overwritten: keep a copy of the loser. */
+		loser_copy.set = true;
+		loser_copy.dot = lose->dot;
+		if (val_copy(&loser_copy.v, &lose->v))
+			return OP_ENOMEM;
+	}
+	if (win == b) {
+		*changed = true;
+		if ((rc = take_field(a, b)))
+			goto out_release;
+	}
+	rc = OP_OK;
+	if (!r_saw_a && cb) {
+		c.r = l;
+		c.field = i;
+		c.winner = a;
+		c.loser = &loser_copy;
+		c.del = NULL;
+		rc = cb(ctx, &c);
+	}
+out_release:
+	val_release(&loser_copy.v);
+	return rc;
+}
+
+/* Unions the tombstones; returns whether local's tombstone grew. */
+static int merge_tomb(struct rec *l, const struct rec *r, bool *grew)
+{
+	*grew = false;
+	if (!r->tomb)
+		return OP_OK;
+	if (!l->tomb) {
+		l->tomb = vv_dup(r->tomb);
+		if (!l->tomb)
+			return OP_ENOMEM;
+		l->tomb_dot = r->tomb_dot;
+		*grew = true;
+		return OP_OK;
+	}
+	if (vv_compare(l->tomb, r->tomb) == VV_EQUAL ||
+	    vv_compare(l->tomb, r->tomb) == VV_DOMINATES)
+		return OP_OK;
+	*grew = true;
+	if (rec_dot_cmp(&r->tomb_dot, &l->tomb_dot) > 0)
+		l->tomb_dot = r->tomb_dot;
+	return vv_merge(l->tomb, r->tomb);
+}
+
+int rec_merge(struct rec *l, const struct rec *r, rec_conflict_fn cb,
+	      void *ctx, bool *changed)
+{
+	bool was_alive = rec_alive(l);
+	bool had_tomb = l->tomb != NULL;
+	bool dummy = false, grew;
+	struct rec_dot del;
+	struct rec_conflict c;
+	int i, rc, s;
+
+	if (!changed)
+		changed = &dummy;
+	*changed = false;
+	for (i = 0; i < l->t->nfields; i++)
+		if ((rc = merge_field(l, r, i, cb, ctx, changed)))
+			return rc;
+	if ((rc = merge_tomb(l, r, &grew)))
+		return rc;
+	del = r->tomb ? r->tomb_dot : l->tomb_dot;
+	if (grew || vv_compare(l->vv, r->vv) == VV_DOMINATED ||
+	    vv_compare(l->vv, r->vv) == VV_CONCURRENT)
+		*changed = true;
+	if ((rc = vv_merge(l->vv, r->vv)))
+		return rc;
+	if (!cb || !l->tomb || (s = rec_survivor(l)) < 0)
+		return OP_OK;
+	if (had_tomb && was_alive && !grew)
+		return OP_OK;
+	c.r = l;
+	c.field = -1;
+	c.winner = &l->f[s];
+	c.loser = NULL;
+	c.del = &del;
+	return cb(ctx, &c);
+}
+
+int rec_json(const struct rec *r, struct buf *b, bool with_all)
+{
+	const char *sep = "";
+	int i, rc = buf_addc(b, '{');
+
+	if (with_all) {
+		rc = rc ? rc : buf_adds(b, "\"id\":");
+		rc = rc ? rc : json_str(b, r->id, RID_LEN);
+		sep = ",";
+	}
+	for (i = 0; i < r->t->nfields && !rc; i++) {
+		const struct fld_desc *f = &r->t->fields[i];
+
+		if (!with_all && (!r->f[i].set || r->f[i].v.t == VAL_NIL))
+			continue;
+		rc = buf_adds(b, sep);
+		rc = rc ? rc : json_str(b, f->name, strlen(f->name));
+		rc = rc ? rc : buf_addc(b, ':');
+		rc = rc ? rc : json_val(b, &r->f[i].v);
+		sep = ",";
+	}
+	return rc ? rc : buf_addc(b, '}');
+}

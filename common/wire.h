@@ -1,0 +1,108 @@
+/*
+ * wire.h - the sync protocol's messages, encoded as MessagePack maps (one
+ * message per WebSocket message). docs/protocol.md is the specification;
+ * this module is its implementation. It does no I/O: decode a complete
+ * message from bytes, encode into a struct buf.
+ *
+ * Decoding type-checks every field, rejects unknown keys, tables and
+ * fields, and enforces the limits in struct wire_limits before it
+ * allocates anything sized by the input.
+ */
+#ifndef OP_WIRE_H
+#define OP_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "rec.h"
+
+#define WIRE_PROTO 1
+#define WIRE_MAX_FRAME (1u << 20)  /* largest message either side accepts */
+#define WIRE_MAX_BATCH 500         /* most changes or records per message */
+
+/* Error codes carried by the "error" message (see docs/protocol.md). */
+enum wire_code {
+	WERR_MALFORMED = 1,  /* not a MessagePack map of the right shape */
+	WERR_TYPE = 2,       /* a key holds a value of the wrong type */
+	WERR_UNKNOWN_MSG = 3,
+	WERR_UNKNOWN_TABLE = 4,
+	WERR_UNKNOWN_FIELD = 5,
+	WERR_TOO_BIG = 6,
+	WERR_VERSION = 7,    /* protocol or schema not supported: upgrade */
+	WERR_STATE = 8,      /* message not allowed at this point */
+	WERR_INVALID = 9,    /* a value fails validation */
+	WERR_SERVER = 10,    /* the server failed; retry later */
+	WERR_AUTH = 11,      /* reserved for authentication */
+};
+
+enum wire_type {
+	WIRE_HELLO = 1, WIRE_WELCOME, WIRE_PUSH, WIRE_ACK, WIRE_PULL,
+	WIRE_BATCH, WIRE_ERROR,
+};
+
+struct wire_err {
+	int code;              /* enum wire_code */
+	char msg[OP_ERRLEN];
+};
+
+struct wire_msg {
+	enum wire_type type;
+	/* hello / welcome */
+	uint64_t proto, schema, min_schema;
+	char replica[VV_REPLEN + 1];  /* hello: the client; welcome: server */
+	char agent[64];
+	uint64_t max_frame, max_batch;
+	/* push (changes as partial records) / batch (record states) */
+	uint64_t n;
+	struct rec **recs;
+	size_t nrecs;
+	/* ack */
+	uint64_t upto, applied, dup, conflicts;
+	/* pull / batch */
+	uint64_t cursor, limit;
+	bool more;
+	/* error */
+	uint64_t code;
+	char msg[OP_ERRLEN];
+};
+
+/*
+ * Decodes one message. For a push, origin is the sending replica (the
+ * session's, never taken from the change itself). With strict, unknown
+ * tables and fields are errors; without (a client reading a newer
+ * server), records of unknown tables are dropped and unknown fields
+ * skipped. On success *out owns its records: wire_msg_release() it.
+ * Returns OP_OK, or OP_EPROTO/OP_ETOOBIG/OP_ENOMEM with *e filled.
+ */
+int wire_decode(const void *buf, size_t len, const char *origin, bool strict,
+		struct wire_msg *out, struct wire_err *e);
+void wire_msg_release(struct wire_msg *m);
+
+/*
+ * Decodes one record state (the form stored in databases and sent in
+ * batches). *out is a new record owned by the caller.
+ */
+int wire_decode_state(const void *buf, size_t len, bool strict,
+		      struct rec **out, struct wire_err *e);
+
+/* Encoders append to b and return OP_OK or OP_ENOMEM. */
+int wire_enc_hello(struct buf *b, const char *replica, const char *agent);
+int wire_enc_welcome(struct buf *b, const char *server, uint64_t min_schema);
+int wire_enc_state(struct buf *b, const struct rec *r);
+/* One change: fields[0..nf) of r written with dot d (or a delete). */
+int wire_enc_change(struct buf *b, const struct rec *r, const int *fields,
+		    int nf, const struct rec_dot *d, bool del);
+/* A push of count pre-encoded changes; append them after this header. */
+int wire_enc_push_head(struct buf *b, uint64_t n, size_t count);
+int wire_enc_ack(struct buf *b, uint64_t n, uint64_t upto, uint64_t applied,
+		 uint64_t dup, uint64_t conflicts);
+int wire_enc_pull(struct buf *b, uint64_t cursor, uint64_t limit);
+/* A batch of count pre-encoded states; append them after this header. */
+int wire_enc_batch_head(struct buf *b, uint64_t cursor, bool more,
+			size_t count);
+int wire_enc_error(struct buf *b, int code, const char *msg);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * schema.c - the migration tables. Each version lists the SQL scripts that
+ * take a database from version-1 to version; the scripts themselves are the
+ * .sql files beside this one, embedded at build time.
+ */
+#include <stddef.h>
+
+#include "schema.h"
+
+extern const char sql_records[];
+extern const char sql_server_001[];
+extern const char sql_client_001[];
+
+static const char *const server_v1[] = { sql_records, sql_server_001, NULL };
+static const char *const client_v1[] = { sql_records, sql_client_001, NULL };
+
+static const char *const *const server_migrations[] = { server_v1 };
+static const char *const *const client_migrations[] = { client_v1 };
+
+int schema_count(enum schema_kind kind)
+{
+	(void)kind;
+	return SCHEMA_VERSION;
+}
+
+const char *const *schema_migration(enum schema_kind kind, int version)
+{
+	if (version < 1 || version > SCHEMA_VERSION)
+		return NULL;
+	if (kind == SCHEMA_SERVER)
+		return server_migrations[version - 1];
+	return client_migrations[version - 1];
+}

@@ -1,0 +1,237 @@
+/*
+ * sess.c - per-connection protocol handling (see sess.h). Called from the
+ * event loop's callback for each received fragment; replies are queued
+ * and the loop sends one per WRITEABLE callback.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "schema.h"
+#include "sess.h"
+
+/* Oldest client schema this server still syncs with. */
+#define MIN_CLIENT_SCHEMA 1
+
+enum sess_state { ST_HELLO, ST_READY, ST_CLOSING };
+
+struct frame {
+	struct frame *next;
+	size_t len;
+	unsigned char data[];
+};
+
+struct sess {
+	struct srv *srv;
+	enum sess_state st;
+	char peer[64];
+	char replica[RID_LEN + 1];
+	size_t pre;
+	struct buf rx;          /* message being reassembled */
+	bool rx_overflow;
+	struct frame *head, *tail;
+	char reason[OP_ERRLEN];
+};
+
+struct sess *sess_new(struct srv *srv, const char *peer, size_t pre)
+{
+	struct sess *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->srv = srv;
+	s->pre = pre;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "?");
+	return s;
+}
+
+void sess_free(struct sess *s)
+{
+	struct frame *f;
+
+	if (!s)
+		return;
+	while ((f = s->head)) {
+		s->head = f->next;
+		free(f);
+	}
+	buf_release(&s->rx);
+	free(s);
+}
+
+/* Queues the encoded message in b. */
+static int queue(struct sess *s, const struct buf *b)
+{
+	struct frame *f = malloc(sizeof(*f) + s->pre + b->len);
+
+	if (!f)
+		return OP_ENOMEM;
+	f->next = NULL;
+	f->len = b->len;
+	memcpy(f->data + s->pre, b->p, b->len);
+	if (s->tail)
+		s->tail->next = f;
+	else
+		s->head = f;
+	s->tail = f;
+	return OP_OK;
+}
+
+unsigned char *sess_frame(struct sess *s, size_t *len)
+{
+	if (!s->head)
+		return NULL;
+	*len = s->head->len;
+	return s->head->data + s->pre;
+}
+
+void sess_frame_sent(struct sess *s)
+{
+	struct frame *f = s->head;
+
+	if (!f)
+		return;
+	s->head = f->next;
+	if (!s->head)
+		s->tail = NULL;
+	free(f);
+}
+
+bool sess_closing(const struct sess *s)
+{
+	return s->st == ST_CLOSING && !s->head;
+}
+
+const char *sess_reason(const struct sess *s)
+{
+	return s->reason;
+}
+
+/* Sends an error and moves to closing. Returns false. */
+static bool sess_error(struct sess *s, int code, const char *msg)
+{
+	struct buf b = BUF_INIT;
+
+	log_warn("session %s (%s): error %d: %s", s->peer,
+		 s->replica[0] ? s->replica : "no hello", code, msg);
+	snprintf(s->reason, sizeof(s->reason), "%s", msg);
+	if (!wire_enc_error(&b, code, msg))
+		queue(s, &b);
+	buf_release(&b);
+	s->st = ST_CLOSING;
+	return false;
+}
+
+static bool on_hello(struct sess *s, const struct wire_msg *m)
+{
+	struct buf b = BUF_INIT;
+	char msg[OP_ERRLEN];
+
+	if (m->proto != WIRE_PROTO) {
+		snprintf(msg, sizeof(msg), "protocol version %llu is not supported; this server speaks %d",
+			 (unsigned long long)m->proto, WIRE_PROTO);
+		return sess_error(s, WERR_VERSION, msg);
+	}
+	if (m->schema < MIN_CLIENT_SCHEMA) {
+		snprintf(msg, sizeof(msg), "client schema %llu is too old; upgrade the client to schema %d or later",
+			 (unsigned long long)m->schema, MIN_CLIENT_SCHEMA);
+		return sess_error(s, WERR_VERSION, msg);
+	}
+	memcpy(s->replica, m->replica, RID_LEN + 1);
+	if (wire_enc_welcome(&b, srv_replica(s->srv), MIN_CLIENT_SCHEMA) || queue(s, &b)) {
+		buf_release(&b);
+		return sess_error(s, WERR_SERVER, "out of memory");
+	}
+	buf_release(&b);
+	log_info("session %s: replica %s (%s) connected", s->peer, s->replica, m->agent);
+	s->st = ST_READY;
+	return true;
+}
+
+static bool on_push(struct sess *s, const struct wire_msg *m)
+{
+	struct srv_push_result res;
+	struct wire_err e;
+	struct buf b = BUF_INIT;
+
+	if (srv_push(s->srv, s->replica, m->recs, m->nrecs, &res, &e))
+		return sess_error(s, e.code, e.msg);
+	log_debug("session %s: push %llu: %zu changes, %llu applied, %llu dup, %llu conflicts",
+		  s->peer, (unsigned long long)m->n, m->nrecs,
+		  (unsigned long long)res.applied, (unsigned long long)res.dup,
+		  (unsigned long long)res.conflicts);
+	if (wire_enc_ack(&b, m->n, res.upto, res.applied, res.dup, res.conflicts) ||
+	    queue(s, &b)) {
+		buf_release(&b);
+		return sess_error(s, WERR_SERVER, "out of memory");
+	}
+	buf_release(&b);
+	return true;
+}
+
+static bool on_pull(struct sess *s, const struct wire_msg *m)
+{
+	struct buf b = BUF_INIT;
+	int rc = srv_pull(s->srv, m->cursor, (unsigned)(m->limit > WIRE_MAX_BATCH ?
+							 WIRE_MAX_BATCH : m->limit), &b);
+
+	if (!rc)
+		rc = queue(s, &b);
+	buf_release(&b);
+	if (rc)
+		return sess_error(s, WERR_SERVER, "the server could not read its change log");
+	return true;
+}
+
+static bool on_message(struct sess *s, const void *buf, size_t len)
+{
+	struct wire_msg m;
+	struct wire_err e;
+	bool ok;
+
+	if (wire_decode(buf, len, s->replica, true, &m, &e))
+		return sess_error(s, e.code, e.msg);
+	if (s->st == ST_HELLO && m.type != WIRE_HELLO)
+		ok = sess_error(s, WERR_STATE, "the first message must be hello");
+	else if (m.type == WIRE_HELLO)
+		ok = s->st == ST_HELLO ? on_hello(s, &m) :
+			sess_error(s, WERR_STATE, "hello was already received");
+	else if (m.type == WIRE_PUSH)
+		ok = on_push(s, &m);
+	else if (m.type == WIRE_PULL)
+		ok = on_pull(s, &m);
+	else
+		ok = sess_error(s, WERR_STATE, "the server does not accept this message type");
+	wire_msg_release(&m);
+	return ok;
+}
+
+bool sess_on_rx(struct sess *s, const void *buf, size_t len, bool final)
+{
+	bool ok;
+
+	if (s->st == ST_CLOSING)
+		return false;
+	if (!s->rx_overflow && s->rx.len + len > WIRE_MAX_FRAME) {
+		s->rx_overflow = true;
+		buf_release(&s->rx);
+	}
+	if (s->rx_overflow) {
+		char msg[OP_ERRLEN];
+
+		snprintf(msg, sizeof(msg), "message exceeds the limit of %u bytes", WIRE_MAX_FRAME);
+		return sess_error(s, WERR_TOO_BIG, msg);
+	}
+	if (!final && buf_add(&s->rx, buf, len))
+		return sess_error(s, WERR_SERVER, "out of memory");
+	if (!final)
+		return true;
+	if (s->rx.len == 0)
+		return on_message(s, buf, len);
+	if (buf_add(&s->rx, buf, len))
+		return sess_error(s, WERR_SERVER, "out of memory");
+	ok = on_message(s, s->rx.p, s->rx.len);
+	buf_reset(&s->rx);
+	return ok;
+}
