@@ -86,7 +86,7 @@ static int wait_listening(struct h_server *s)
 			fclose(f);
 		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
 			return -1;
-		usleep(25000);
+		nanosleep(&(struct timespec){ 0, 25000000 }, NULL);
 	}
 	return -1;
 }
