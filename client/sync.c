@@ -149,8 +149,8 @@ static void observe_rec(struct oc *c, const struct rec *r)
 	for (i = 0; i < r->t->nfields; i++)
 		if (r->f[i].set)
 			oc_observe(c, r->f[i].dot.hlc);
-	if (r->tomb)
-		oc_observe(c, r->tomb_dot.hlc);
+	for (i = 0; i < (int)r->ndels; i++)
+		oc_observe(c, r->dels[i].hlc);
 }
 
 static int merge_one(struct oc *c, const struct rec *remote)

@@ -38,6 +38,7 @@ void rec_free(struct rec *r)
 		val_release(&r->f[i].v);
 	vv_free(r->vv);
 	vv_free(r->tomb);
+	free(r->dels);
 	free(r);
 }
 
@@ -80,7 +81,43 @@ int rec_delete(struct rec *r, const struct rec_dot *d)
 	} else if (vv_merge(r->tomb, r->vv)) {
 		return OP_ENOMEM;
 	}
-	r->tomb_dot = *d;
+	return rec_add_del(r, d);
+}
+
+static int dot_order(const struct rec_dot *a, const struct rec_dot *b)
+{
+	int c = memcmp(a->rep, b->rep, VV_REPLEN);
+
+	if (c)
+		return c;
+	return a->ctr < b->ctr ? -1 : a->ctr > b->ctr;
+}
+
+static bool has_del(const struct rec *r, const struct rec_dot *d)
+{
+	size_t i;
+
+	for (i = 0; i < r->ndels; i++)
+		if (dot_same(&r->dels[i], d))
+			return true;
+	return false;
+}
+
+int rec_add_del(struct rec *r, const struct rec_dot *d)
+{
+	struct rec_dot *p;
+	size_t i;
+
+	if (has_del(r, d))
+		return OP_OK;
+	p = realloc(r->dels, (r->ndels + 1) * sizeof(*p));
+	if (!p)
+		return OP_ENOMEM;
+	r->dels = p;
+	for (i = r->ndels; i > 0 && dot_order(&p[i - 1], d) > 0; i--)
+		p[i] = p[i - 1];
+	p[i] = *d;
+	r->ndels++;
 	return OP_OK;
 }
 
@@ -163,63 +200,92 @@ out_release:
 	return rc;
 }
 
-/* Unions the tombstones; returns whether local's tombstone grew. */
+/* Unions the tombstones; *grew tells whether local's tombstone grew. */
 static int merge_tomb(struct rec *l, const struct rec *r, bool *grew)
 {
+	enum vv_order o;
+	size_t i;
+
 	*grew = false;
 	if (!r->tomb)
 		return OP_OK;
-	if (!l->tomb) {
-		l->tomb = vv_dup(r->tomb);
-		if (!l->tomb)
-			return OP_ENOMEM;
-		l->tomb_dot = r->tomb_dot;
+	for (i = 0; i < r->ndels; i++) {
+		if (has_del(l, &r->dels[i]))
+			continue;
 		*grew = true;
-		return OP_OK;
+		if (rec_add_del(l, &r->dels[i]))
+			return OP_ENOMEM;
 	}
-	if (vv_compare(l->tomb, r->tomb) == VV_EQUAL ||
-	    vv_compare(l->tomb, r->tomb) == VV_DOMINATES)
+	if (!l->tomb) {
+		*grew = true;
+		return (l->tomb = vv_dup(r->tomb)) ? OP_OK : OP_ENOMEM;
+	}
+	o = vv_compare(l->tomb, r->tomb);
+	if (o == VV_EQUAL || o == VV_DOMINATES)
 		return OP_OK;
 	*grew = true;
-	if (rec_dot_cmp(&r->tomb_dot, &l->tomb_dot) > 0)
-		l->tomb_dot = r->tomb_dot;
 	return vv_merge(l->tomb, r->tomb);
+}
+
+/* Reports each delete that this merge made lose (see rec.h). */
+static int report_dels(struct rec *l, int survivor, const struct rec_dot *before,
+		       size_t nbefore, bool was_alive, rec_conflict_fn cb, void *ctx)
+{
+	struct rec_conflict c;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < l->ndels; i++) {
+		for (k = 0; was_alive && k < nbefore; k++)
+			if (dot_same(&before[k], &l->dels[i]))
+				break;
+		if (was_alive && k < nbefore)
+			continue;
+		c.r = l;
+		c.field = -1;
+		c.winner = &l->f[survivor];
+		c.loser = NULL;
+		c.del = &l->dels[i];
+		if ((rc = cb(ctx, &c)))
+			return rc;
+	}
+	return OP_OK;
 }
 
 int rec_merge(struct rec *l, const struct rec *r, rec_conflict_fn cb,
 	      void *ctx, bool *changed)
 {
 	bool was_alive = rec_alive(l);
-	bool had_tomb = l->tomb != NULL;
 	bool dummy = false, grew;
-	struct rec_dot del;
-	struct rec_conflict c;
+	struct rec_dot *before = NULL;
+	size_t nbefore = l->ndels;
+	enum vv_order o;
 	int i, rc, s;
 
 	if (!changed)
 		changed = &dummy;
 	*changed = false;
-	for (i = 0; i < l->t->nfields; i++)
-		if ((rc = merge_field(l, r, i, cb, ctx, changed)))
-			return rc;
-	if ((rc = merge_tomb(l, r, &grew)))
-		return rc;
-	del = r->tomb ? r->tomb_dot : l->tomb_dot;
-	if (grew || vv_compare(l->vv, r->vv) == VV_DOMINATED ||
-	    vv_compare(l->vv, r->vv) == VV_CONCURRENT)
+	if (cb && nbefore) {
+		if (!(before = malloc(nbefore * sizeof(*before))))
+			return OP_ENOMEM;
+		memcpy(before, l->dels, nbefore * sizeof(*before));
+	}
+	for (i = 0, rc = 0; i < l->t->nfields && !rc; i++)
+		rc = merge_field(l, r, i, cb, ctx, changed);
+	if (!rc)
+		rc = merge_tomb(l, r, &grew);
+	if (rc)
+		goto out_free;
+	o = vv_compare(l->vv, r->vv);
+	if (grew || o == VV_DOMINATED || o == VV_CONCURRENT)
 		*changed = true;
 	if ((rc = vv_merge(l->vv, r->vv)))
-		return rc;
-	if (!cb || !l->tomb || (s = rec_survivor(l)) < 0)
-		return OP_OK;
-	if (had_tomb && was_alive && !grew)
-		return OP_OK;
-	c.r = l;
-	c.field = -1;
-	c.winner = &l->f[s];
-	c.loser = NULL;
-	c.del = &del;
-	return cb(ctx, &c);
+		goto out_free;
+	if (cb && l->tomb && (s = rec_survivor(l)) >= 0)
+		rc = report_dels(l, s, before, nbefore, was_alive, cb, ctx);
+out_free:
+	free(before);
+	return rc;
 }
 
 int rec_json(const struct rec *r, struct buf *b, bool with_all)

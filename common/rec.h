@@ -13,7 +13,8 @@
  * A delete is a tombstone holding the version vector the deleter saw. A
  * record is alive if it has no tombstone or if some field was written by
  * a write the deleters had not seen (an edit concurrent with the delete
- * keeps the record; the callback reports it).
+ * keeps the record; the callback reports each losing delete once, at the
+ * merge where it starts to lose).
  *
  * A struct rec is a value owned by its creator: rec_new()/rec_free().
  */
@@ -46,7 +47,8 @@ struct rec {
 	char id[RID_LEN + 1];
 	struct vv *vv;           /* every write seen */
 	struct vv *tomb;         /* union of the deleters' vectors, or NULL */
-	struct rec_dot tomb_dot; /* the latest delete */
+	struct rec_dot *dels;    /* every delete's dot, sorted by (replica, counter) */
+	size_t ndels;
 	struct rec_field f[TBL_MAX_FIELDS];
 };
 
@@ -70,6 +72,9 @@ void rec_free(struct rec *r);
 int rec_set(struct rec *r, int i, const struct val *v, const struct rec_dot *d);
 /* Local delete with dot d. OP_OK or OP_ENOMEM. */
 int rec_delete(struct rec *r, const struct rec_dot *d);
+/* Adds a delete dot to the tombstone's list (kept sorted, no repeats).
+ * The caller maintains r->tomb. OP_OK or OP_ENOMEM. */
+int rec_add_del(struct rec *r, const struct rec_dot *d);
 bool rec_alive(const struct rec *r);
 
 /*

@@ -14,6 +14,7 @@
 #include "wire.h"
 
 #define WIRE_MAX_VV 4096 /* replicas in one version vector */
+#define WIRE_MAX_DELS 256 /* deletes in one tombstone */
 
 /* ---- encoding ---------------------------------------------------------- */
 
@@ -157,11 +158,15 @@ int wire_enc_state(struct buf *b, const struct rec *r)
 	}
 	if (!r->tomb)
 		return OP_OK;
-	if (pk_str(&pk, "tomb") || msgpack_pack_array(&pk, 4) ||
-	    pk_vv(&pk, r->tomb) || pk_strn(&pk, r->tomb_dot.rep, VV_REPLEN) ||
-	    msgpack_pack_uint64(&pk, r->tomb_dot.ctr) ||
-	    msgpack_pack_uint64(&pk, r->tomb_dot.hlc))
+	if (pk_str(&pk, "tomb") || msgpack_pack_array(&pk, 2) ||
+	    pk_vv(&pk, r->tomb) || msgpack_pack_array(&pk, r->ndels))
 		return OP_ENOMEM;
+	for (size_t k = 0; k < r->ndels; k++)
+		if (msgpack_pack_array(&pk, 3) ||
+		    pk_strn(&pk, r->dels[k].rep, VV_REPLEN) ||
+		    msgpack_pack_uint64(&pk, r->dels[k].ctr) ||
+		    msgpack_pack_uint64(&pk, r->dels[k].hlc))
+			return OP_ENOMEM;
 	return OP_OK;
 }
 
@@ -501,22 +506,48 @@ static int rd_table(struct mp *m, const struct tbl_desc **t, bool strict,
 	return OP_OK;
 }
 
+/* One delete dot: [replica, counter, time]. */
+static int rd_del(struct mp *m, struct rec *r, struct wire_err *e)
+{
+	struct rec_dot d;
+	uint32_t n;
+	int rc;
+
+	if ((rc = mp_array(m, &n)))
+		return bad(e, rc, "tomb", "an array of [replica, counter, time]");
+	if (n != 3)
+		return fail(e, WERR_MALFORMED, "a delete in \"tomb\" must have 3 elements");
+	if ((rc = rd_dot(m, "tomb", &d, e)))
+		return rc;
+	if (d.ctr == 0 || !vv_contains(r->tomb, d.rep, d.ctr))
+		return fail(e, WERR_INVALID, "a delete in \"tomb\" is outside its vector");
+	return rec_add_del(r, &d) ? fail(e, WERR_SERVER, "out of memory") : OP_OK;
+}
+
+/* [vv, [[replica, counter, time], ...]] */
 static int rd_tomb(struct mp *m, struct rec *r, struct wire_err *e)
 {
-	uint32_t n;
+	uint32_t n, i;
 	int rc;
 
 	if (mp_peek(m) == MP_NIL)
 		return mp_nil(m) ? bad(e, MP_ETRUNC, "tomb", "") : OP_OK;
 	if ((rc = mp_array(m, &n)))
-		return bad(e, rc, "tomb", "an array [vv, replica, counter, time]");
-	if (n != 4)
-		return fail(e, WERR_MALFORMED, "\"tomb\" must have 4 elements");
+		return bad(e, rc, "tomb", "an array [vv, deletes]");
+	if (n != 2)
+		return fail(e, WERR_MALFORMED, "\"tomb\" must have 2 elements");
 	if (!(r->tomb = vv_new()))
 		return fail(e, WERR_SERVER, "out of memory");
 	if ((rc = rd_vv(m, "tomb", r->tomb, e)))
 		return rc;
-	return rd_dot(m, "tomb", &r->tomb_dot, e);
+	if ((rc = mp_array(m, &n)))
+		return bad(e, rc, "tomb", "an array of deletes");
+	if (n == 0 || n > WIRE_MAX_DELS)
+		return fail(e, WERR_INVALID, "\"tomb\" must hold 1 to %d deletes", WIRE_MAX_DELS);
+	for (i = 0; i < n; i++)
+		if ((rc = rd_del(m, r, e)))
+			return rc;
+	return OP_OK;
 }
 
 /* Keys of a record state or a change, in one table. */
@@ -603,9 +634,8 @@ static int change_finish(struct rec *r, struct rparts *p, const char *origin,
 	}
 	if ((rc = mp_map(&p->f, &n)) || n)
 		return fail(e, WERR_INVALID, "change %s: a delete carries no fields", r->id);
-	if (!(r->tomb = vv_dup(r->vv)))
+	if (!(r->tomb = vv_dup(r->vv)) || rec_add_del(r, &d))
 		return fail(e, WERR_SERVER, "out of memory");
-	r->tomb_dot = d;
 	return OP_OK;
 }
 
