@@ -102,6 +102,10 @@ static int on_receive(struct conn *c, struct lws *wsi, const void *in, size_t le
 	int rc;
 
 	c->last_traffic = time(NULL);
+	if (!lws_frame_is_binary(wsi)) {
+		conn_fail(c, OP_EPROTO, "the server sent a text frame; Outpost speaks binary MessagePack");
+		return -1;
+	}
 	if (c->rx.len + len > WIRE_MAX_FRAME) {
 		conn_fail(c, OP_ETOOBIG, "the server sent a message larger than the limit");
 		return -1;

@@ -211,6 +211,39 @@ static int on_batch(struct sync *s, const struct wire_msg *m, struct buf *out)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
+/*
+ * Pulls everything again (the merge makes that harmless) when the server
+ * is not the one the cursor belongs to (a new or restored server
+ * database), or when this build knows a newer schema than the one the
+ * cursor was pulled with (records of then-unknown tables were skipped).
+ */
+static int check_origin(struct sync *s, const struct wire_msg *m)
+{
+	struct db *db = oc_db(s->c);
+	char known[RID_LEN + 1] = "";
+	uint64_t schema = 0;
+	bool reset;
+
+	db_meta_get_text(db, "server_replica", known, sizeof(known));
+	db_meta_get_u64(db, "cursor_schema", &schema);
+	reset = strcmp(known, m->replica) || schema != SCHEMA_VERSION;
+	if (!reset)
+		return OP_OK;
+	if (known[0] || schema)
+		log_info("pulling everything again: %s", strcmp(known, m->replica) ?
+			 "the server is not the one last synced with" : "the schema changed");
+	s->stats.cursor = 0;
+	if (db_begin(db))
+		return OP_EIO;
+	if (db_meta_set_u64(db, "cursor", 0) ||
+	    db_meta_set_text(db, "server_replica", m->replica) ||
+	    db_meta_set_u64(db, "cursor_schema", SCHEMA_VERSION)) {
+		db_rollback(db);
+		return OP_EIO;
+	}
+	return db_commit(db);
+}
+
 static int on_welcome(struct sync *s, const struct wire_msg *m, struct buf *out)
 {
 	char msg[OP_ERRLEN];
@@ -221,6 +254,8 @@ static int on_welcome(struct sync *s, const struct wire_msg *m, struct buf *out)
 			 (unsigned long long)m->proto, (unsigned long long)m->min_schema);
 		return failf(s, OP_EVERSION, "%s", msg);
 	}
+	if (check_origin(s, m))
+		return failf(s, OP_EIO, "cannot update the replica: %s", db_errmsg(oc_db(s->c)));
 	s->max_batch = m->max_batch && m->max_batch < WIRE_MAX_BATCH ? m->max_batch : WIRE_MAX_BATCH;
 	s->max_frame = m->max_frame && m->max_frame < WIRE_MAX_FRAME ? m->max_frame : WIRE_MAX_FRAME;
 	return push_next(s, out);
