@@ -88,6 +88,19 @@ int mp_u64(struct mp *m, uint64_t *u)
 {
 	unsigned char c;
 
+	if (mp_peek(m) == MP_NINT) {
+		/* Some encoders write non-negative values in signed formats. */
+		struct mp save = *m;
+		int64_t i;
+		int rc = mp_i64(m, &i);
+
+		if (rc || i < 0) {
+			*m = save;
+			return rc ? rc : MP_ETYPE;
+		}
+		*u = (uint64_t)i;
+		return 0;
+	}
 	if (mp_peek(m) != MP_UINT)
 		return m->p >= m->end ? MP_ETRUNC : MP_ETYPE;
 	c = *m->p;

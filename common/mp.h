@@ -34,6 +34,7 @@ bool mp_done(const struct mp *m);
 enum mp_type mp_peek(const struct mp *m);
 int mp_nil(struct mp *m);
 int mp_bool(struct mp *m, bool *b);
+/* A non-negative integer in any unsigned or signed format. */
 int mp_u64(struct mp *m, uint64_t *u);
 /* Any integer that fits in int64_t. */
 int mp_i64(struct mp *m, int64_t *i);

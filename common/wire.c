@@ -389,6 +389,8 @@ static int rd_key(struct mp *m, char key[32], struct wire_err *e)
 
 	if (rc)
 		return bad(e, rc, "key", "a string");
+	if (memchr(s, '\0', n))
+		return fail(e, WERR_MALFORMED, "a key contains a NUL byte");
 	if (n >= 32) {
 		n = 31;
 		memcpy(key, s, n);

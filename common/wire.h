@@ -5,8 +5,8 @@
  * message from bytes, encode into a struct buf.
  *
  * Decoding type-checks every field, rejects unknown keys, tables and
- * fields, and enforces the limits in struct wire_limits before it
- * allocates anything sized by the input.
+ * fields, and enforces the WIRE_MAX_* limits before it allocates anything
+ * sized by the input.
  */
 #ifndef OP_WIRE_H
 #define OP_WIRE_H
@@ -73,8 +73,8 @@ struct wire_msg {
  * Decodes one message. For a push, origin is the sending replica (the
  * session's, never taken from the change itself). With strict, unknown
  * tables and fields are errors; without (a client reading a newer
- * server), records of unknown tables are dropped and unknown fields
- * skipped. On success *out owns its records: wire_msg_release() it.
+ * server), records of unknown tables are dropped and unknown fields of
+ * record states skipped (changes are always checked strictly). On success *out owns its records: wire_msg_release() it.
  * Returns OP_OK, or OP_EPROTO/OP_ETOOBIG/OP_ENOMEM with *e filled.
  */
 int wire_decode(const void *buf, size_t len, const char *origin, bool strict,

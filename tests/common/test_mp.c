@@ -584,3 +584,23 @@ Test(mp, sequence_of_objects)
 	cr_assert(mp_done(&m));
 	cr_assert_eq(mp_skip(&m), MP_ETRUNC);
 }
+
+Test(mp, u64_accepts_non_negative_signed_formats)
+{
+	static const unsigned char i8[] = { 0xd0, 0x05 };
+	static const unsigned char i64[] = { 0xd3, 0, 0, 0, 0, 0, 0, 0x01, 0x00 };
+	static const unsigned char neg[] = { 0xff };
+	struct mp m;
+	uint64_t u;
+
+	mp_init(&m, i8, sizeof(i8));
+	cr_assert_eq(mp_u64(&m, &u), 0);
+	cr_assert_eq(u, 5);
+	cr_assert(mp_done(&m));
+	mp_init(&m, i64, sizeof(i64));
+	cr_assert_eq(mp_u64(&m, &u), 0);
+	cr_assert_eq(u, 256);
+	mp_init(&m, neg, sizeof(neg));
+	cr_assert_eq(mp_u64(&m, &u), MP_ETYPE);
+	cr_assert_eq(m.p, neg);
+}

@@ -1827,3 +1827,14 @@ Test(wire, garbage_random_bytes_never_crash)
 		decode_state_any(buf, len);
 	}
 }
+
+Test(wire, key_with_nul_byte_is_rejected)
+{
+	struct pk k;
+
+	pk_begin(&k);
+	msgpack_pack_map(&k.p, 1);
+	msgpack_pack_str(&k.p, 3);
+	msgpack_pack_str_body(&k.p, "t\0x", 3);
+	expect_code(&k, true, WERR_MALFORMED, "\"t\\0x\" as the type key");
+}
