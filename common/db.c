@@ -13,7 +13,7 @@
 enum stmt_id {
 	S_META_GET, S_META_SET, S_META_DEL, S_REC_LOAD, S_REC_SAVE, S_MAX_SEQ,
 	S_REC_SINCE, S_REC_LIST, S_REC_LIST_BY, S_REC_COUNT, S_REC_RESOLVE,
-	S_OUTBOX_ADD, S_OUTBOX_EACH, S_OUTBOX_ACK, S_OUTBOX_COUNT,
+	S_CONFLICT_FIND, S_OUTBOX_ADD, S_OUTBOX_EACH, S_OUTBOX_ACK, S_OUTBOX_COUNT,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
@@ -37,6 +37,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REC_COUNT] = "SELECT count(*) FROM rec WHERE tbl = ?1 AND alive = 1",
 	[S_REC_RESOLVE] = "SELECT id FROM rec WHERE tbl = ?1 AND alive = 1 "
 			  "AND id >= ?2 AND id < ?2 || 'g' ORDER BY id LIMIT 2",
+	[S_CONFLICT_FIND] = "SELECT 1 FROM rec WHERE tbl = 'conflict' AND data ->> 'rec' = ?1 "
+			    "AND data ->> 'field' = ?2 AND data ->> 'loser_rep' = ?3 "
+			    "AND data ->> 'loser_ctr' = ?4 LIMIT 1",
 	[S_OUTBOX_ADD] = "INSERT INTO outbox(ctr, tbl, id, change) VALUES (?1, ?2, ?3, ?4)",
 	[S_OUTBOX_EACH] = "SELECT ctr, change FROM outbox WHERE ctr > ?1 ORDER BY ctr LIMIT ?2",
 	[S_OUTBOX_ACK] = "DELETE FROM outbox WHERE ctr <= ?1",
@@ -430,6 +433,20 @@ int db_rec_list(struct db *db, const struct tbl_desc *t, int field,
 	if (!rc && step != SQLITE_DONE)
 		rc = OP_EIO;
 	return done(s, rc);
+}
+
+int db_conflict_exists(struct db *db, const char *id, const char *field,
+		       const char *rep, uint64_t ctr, bool *found)
+{
+	sqlite3_stmt *s = stmt(db, S_CONFLICT_FIND);
+	int step;
+
+	if (!s || bind_text(s, 1, id) || bind_text(s, 2, field) || bind_text(s, 3, rep) ||
+	    bind_u64(s, 4, ctr))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	step = sqlite3_step(s);
+	*found = step == SQLITE_ROW;
+	return done(s, step == SQLITE_ROW || step == SQLITE_DONE ? OP_OK : OP_EIO);
 }
 
 int db_rec_count(struct db *db, const struct tbl_desc *t, uint64_t *n)

@@ -67,6 +67,12 @@ typedef int (*db_rec_fn)(void *ctx, const struct rec *r);
  */
 int db_rec_list(struct db *db, const struct tbl_desc *t, int field,
 		const char *value, db_rec_fn fn, void *ctx);
+/*
+ * True in *found when a conflict record exists for record id, field (""
+ * for a delete) and losing write (rep, ctr).
+ */
+int db_conflict_exists(struct db *db, const char *id, const char *field,
+		       const char *rep, uint64_t ctr, bool *found);
 /* Count of live records of t. */
 int db_rec_count(struct db *db, const struct tbl_desc *t, uint64_t *n);
 /*

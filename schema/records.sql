@@ -24,6 +24,8 @@ CREATE TABLE rec (
 
 CREATE INDEX rec_contact_customer ON rec (tbl, data ->> 'customer')
     WHERE tbl = 'contact';
+CREATE INDEX rec_conflict_rec ON rec (data ->> 'rec')
+    WHERE tbl = 'conflict';
 
 CREATE VIEW customer AS
 SELECT id,

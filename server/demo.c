@@ -150,7 +150,7 @@ int demo_seed(struct srv *s, int ncustomers, unsigned seed)
 	unsigned st = seed;
 	int i, k, rc;
 
-	if ((rc = db_begin(srv_db(s))))
+	if ((rc = srv_begin(s)))
 		return rc;
 	for (i = 0; i < ncustomers && !rc; i++) {
 		rc = demo_write(s, "customer", cid, NULL, &st);

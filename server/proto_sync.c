@@ -6,11 +6,28 @@
 #include <string.h>
 
 #include "log.h"
+#include "wire.h"
 #include "proto_sync.h"
 #include "sess.h"
 
+/*
+ * After a protocol error the close waits for the end of the message being
+ * received: closing while the client is still sending makes the kernel
+ * reset the connection, and the client loses the error it has not read
+ * yet. A client that keeps sending is cut off after LINGER_S seconds.
+ */
+#define LINGER_S 5
+/* A connection must say hello within this time. */
+#define HELLO_S 30
+/* Reading stops while this many replies wait to be sent (backpressure). */
+#define QUEUE_HIGH 2
+
 struct pss {
 	struct sess *sess;
+	bool mid_msg;    /* part of a message has been received */
+	bool lingering;  /* closing, waiting for the end of that message */
+	bool greeted;    /* hello accepted: the hello timeout is off */
+	bool throttled;  /* rx flow control is on */
 };
 
 static int on_established(struct lws *wsi, struct pss *pss)
@@ -20,6 +37,7 @@ static int on_established(struct lws *wsi, struct pss *pss)
 
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	pss->sess = sess_new(srv, peer, LWS_PRE);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, HELLO_S);
 	return pss->sess ? 0 : -1;
 }
 
@@ -27,7 +45,18 @@ static int on_receive(struct lws *wsi, struct pss *pss, void *in, size_t len)
 {
 	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
 
+	if (!pss->mid_msg && !lws_frame_is_binary(wsi))
+		sess_fail(pss->sess, WERR_MALFORMED, "messages must be binary WebSocket frames");
+	pss->mid_msg = !final;
 	sess_on_rx(pss->sess, in, len, final);
+	if (!pss->greeted && sess_ready(pss->sess)) {
+		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		pss->greeted = true;
+	}
+	if (!pss->throttled && sess_queued(pss->sess) >= QUEUE_HIGH) {
+		lws_rx_flow_control(wsi, 0);
+		pss->throttled = true;
+	}
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -37,8 +66,10 @@ static int close_with_reason(struct lws *wsi, struct pss *pss)
 	const char *why = sess_reason(pss->sess);
 	size_t n = strlen(why);
 
-	lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-			 (unsigned char *)why, n > 120 ? 120 : n);
+	if (n > 120) /* a control frame holds 125 bytes; keep UTF-8 whole */
+		for (n = 120; n > 0 && ((unsigned char)why[n] & 0xc0) == 0x80; n--)
+			;
+	lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why, n);
 	return -1;
 }
 
@@ -47,6 +78,12 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
 	unsigned char *p;
 	size_t len;
 
+	if (sess_closing(pss->sess) && pss->mid_msg) {
+		if (!pss->lingering)
+			lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LINGER_S);
+		pss->lingering = true;
+		return 0;
+	}
 	if (sess_closing(pss->sess))
 		return close_with_reason(wsi, pss);
 	p = sess_frame(pss->sess, &len);
@@ -55,6 +92,10 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
 	if (lws_write(wsi, p, len, LWS_WRITE_BINARY) < (int)len)
 		return -1;
 	sess_frame_sent(pss->sess);
+	if (pss->throttled && sess_queued(pss->sess) < QUEUE_HIGH) {
+		lws_rx_flow_control(wsi, 1);
+		pss->throttled = false;
+	}
 	lws_callback_on_writable(wsi);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mp.h"
 #include "schema.h"
 #include "sess.h"
 
@@ -31,6 +32,7 @@ struct sess {
 	struct buf rx;          /* message being reassembled */
 	bool rx_overflow;
 	struct frame *head, *tail;
+	size_t queued;
 	char reason[OP_ERRLEN];
 };
 
@@ -75,6 +77,7 @@ static int queue(struct sess *s, const struct buf *b)
 	else
 		s->head = f;
 	s->tail = f;
+	s->queued++;
 	return OP_OK;
 }
 
@@ -95,6 +98,7 @@ void sess_frame_sent(struct sess *s)
 	s->head = f->next;
 	if (!s->head)
 		s->tail = NULL;
+	s->queued--;
 	free(f);
 }
 
@@ -103,20 +107,57 @@ bool sess_closing(const struct sess *s)
 	return s->st == ST_CLOSING && !s->head;
 }
 
+bool sess_ready(const struct sess *s)
+{
+	return s->st == ST_READY;
+}
+
+size_t sess_queued(const struct sess *s)
+{
+	return s->queued;
+}
+
 const char *sess_reason(const struct sess *s)
 {
 	return s->reason;
 }
 
+/*
+ * Copies msg into out[OP_ERRLEN] as valid UTF-8 without control bytes,
+ * each bad byte becoming '?'. Error texts quote the client's input (a
+ * table or key name, possibly cut mid-character), and the client must be
+ * able to decode the error; the log must stay one line per error.
+ */
+static void clean_text(char *out, const char *msg)
+{
+	const unsigned char *p = (const unsigned char *)msg;
+	size_t i = 0, o = 0, n = strlen(msg), len;
+
+	while (i < n && o + 4 < OP_ERRLEN) {
+		len = p[i] < 0x80 ? 1 : p[i] >= 0xc2 && p[i] <= 0xdf ? 2 :
+		      p[i] >= 0xe0 && p[i] <= 0xef ? 3 : p[i] >= 0xf0 && p[i] <= 0xf4 ? 4 : 0;
+		if (!len || i + len > n || p[i] < 0x20 || p[i] == 0x7f ||
+		    !utf8_valid(msg + i, len)) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + o, msg + i, len);
+		o += len;
+		i += len;
+	}
+	out[o] = '\0';
+}
+
 /* Sends an error and moves to closing. Returns false. */
-static bool sess_error(struct sess *s, int code, const char *msg)
+bool sess_fail(struct sess *s, int code, const char *msg)
 {
 	struct buf b = BUF_INIT;
 
+	clean_text(s->reason, msg);
 	log_warn("session %s (%s): error %d: %s", s->peer,
-		 s->replica[0] ? s->replica : "no hello", code, msg);
-	snprintf(s->reason, sizeof(s->reason), "%s", msg);
-	if (!wire_enc_error(&b, code, msg))
+		 s->replica[0] ? s->replica : "no hello", code, s->reason);
+	if (!wire_enc_error(&b, code, s->reason))
 		queue(s, &b);
 	buf_release(&b);
 	s->st = ST_CLOSING;
@@ -131,17 +172,22 @@ static bool on_hello(struct sess *s, const struct wire_msg *m)
 	if (m->proto != WIRE_PROTO) {
 		snprintf(msg, sizeof(msg), "protocol version %llu is not supported; this server speaks %d",
 			 (unsigned long long)m->proto, WIRE_PROTO);
-		return sess_error(s, WERR_VERSION, msg);
+		return sess_fail(s, WERR_VERSION, msg);
 	}
 	if (m->schema < MIN_CLIENT_SCHEMA) {
 		snprintf(msg, sizeof(msg), "client schema %llu is too old; upgrade the client to schema %d or later",
 			 (unsigned long long)m->schema, MIN_CLIENT_SCHEMA);
-		return sess_error(s, WERR_VERSION, msg);
+		return sess_fail(s, WERR_VERSION, msg);
+	}
+	if (m->schema > SCHEMA_VERSION) {
+		snprintf(msg, sizeof(msg), "client schema %llu is newer than this server's (%d); upgrade the server",
+			 (unsigned long long)m->schema, SCHEMA_VERSION);
+		return sess_fail(s, WERR_VERSION, msg);
 	}
 	memcpy(s->replica, m->replica, RID_LEN + 1);
 	if (wire_enc_welcome(&b, srv_replica(s->srv), MIN_CLIENT_SCHEMA) || queue(s, &b)) {
 		buf_release(&b);
-		return sess_error(s, WERR_SERVER, "out of memory");
+		return sess_fail(s, WERR_SERVER, "out of memory");
 	}
 	buf_release(&b);
 	log_info("session %s: replica %s (%s) connected", s->peer, s->replica, m->agent);
@@ -156,7 +202,7 @@ static bool on_push(struct sess *s, const struct wire_msg *m)
 	struct buf b = BUF_INIT;
 
 	if (srv_push(s->srv, s->replica, m->recs, m->nrecs, &res, &e))
-		return sess_error(s, e.code, e.msg);
+		return sess_fail(s, e.code, e.msg);
 	log_debug("session %s: push %llu: %zu changes, %llu applied, %llu dup, %llu conflicts",
 		  s->peer, (unsigned long long)m->n, m->nrecs,
 		  (unsigned long long)res.applied, (unsigned long long)res.dup,
@@ -164,7 +210,7 @@ static bool on_push(struct sess *s, const struct wire_msg *m)
 	if (wire_enc_ack(&b, m->n, res.upto, res.applied, res.dup, res.conflicts) ||
 	    queue(s, &b)) {
 		buf_release(&b);
-		return sess_error(s, WERR_SERVER, "out of memory");
+		return sess_fail(s, WERR_SERVER, "out of memory");
 	}
 	buf_release(&b);
 	return true;
@@ -173,15 +219,35 @@ static bool on_push(struct sess *s, const struct wire_msg *m)
 static bool on_pull(struct sess *s, const struct wire_msg *m)
 {
 	struct buf b = BUF_INIT;
-	int rc = srv_pull(s->srv, m->cursor, (unsigned)(m->limit > WIRE_MAX_BATCH ?
-							 WIRE_MAX_BATCH : m->limit), &b);
+	int rc;
 
+	if (m->cursor > INT64_MAX)
+		return sess_fail(s, WERR_INVALID, "the pull cursor is beyond the change log");
+	rc = srv_pull(s->srv, m->cursor, (unsigned)(m->limit > WIRE_MAX_BATCH ?
+						  WIRE_MAX_BATCH : m->limit), &b);
 	if (!rc)
 		rc = queue(s, &b);
 	buf_release(&b);
 	if (rc)
-		return sess_error(s, WERR_SERVER, "the server could not read its change log");
+		return sess_fail(s, WERR_SERVER, "the server could not read its change log");
 	return true;
+}
+
+/*
+ * True if buf is a map whose first pair is "t": "push". Before hello there
+ * is no replica to check a push's changes against, so decoding one would
+ * report its changes as invalid instead of the real fault, its timing.
+ */
+static bool is_push(const void *buf, size_t len)
+{
+	const char *k;
+	size_t n;
+	uint32_t cnt;
+	struct mp m;
+
+	mp_init(&m, buf, len);
+	return !mp_map(&m, &cnt) && cnt && !mp_str(&m, &k, &n) && n == 1 &&
+	       k[0] == 't' && !mp_str(&m, &k, &n) && n == 4 && !memcmp(k, "push", 4);
 }
 
 static bool on_message(struct sess *s, const void *buf, size_t len)
@@ -190,19 +256,21 @@ static bool on_message(struct sess *s, const void *buf, size_t len)
 	struct wire_err e;
 	bool ok;
 
+	if (s->st == ST_HELLO && is_push(buf, len))
+		return sess_fail(s, WERR_STATE, "the first message must be hello");
 	if (wire_decode(buf, len, s->replica, true, &m, &e))
-		return sess_error(s, e.code, e.msg);
+		return sess_fail(s, e.code, e.msg);
 	if (s->st == ST_HELLO && m.type != WIRE_HELLO)
-		ok = sess_error(s, WERR_STATE, "the first message must be hello");
+		ok = sess_fail(s, WERR_STATE, "the first message must be hello");
 	else if (m.type == WIRE_HELLO)
 		ok = s->st == ST_HELLO ? on_hello(s, &m) :
-			sess_error(s, WERR_STATE, "hello was already received");
+			sess_fail(s, WERR_STATE, "hello was already received");
 	else if (m.type == WIRE_PUSH)
 		ok = on_push(s, &m);
 	else if (m.type == WIRE_PULL)
 		ok = on_pull(s, &m);
 	else
-		ok = sess_error(s, WERR_STATE, "the server does not accept this message type");
+		ok = sess_fail(s, WERR_STATE, "the server does not accept this message type");
 	wire_msg_release(&m);
 	return ok;
 }
@@ -221,16 +289,16 @@ bool sess_on_rx(struct sess *s, const void *buf, size_t len, bool final)
 		char msg[OP_ERRLEN];
 
 		snprintf(msg, sizeof(msg), "message exceeds the limit of %u bytes", WIRE_MAX_FRAME);
-		return sess_error(s, WERR_TOO_BIG, msg);
+		return sess_fail(s, WERR_TOO_BIG, msg);
 	}
 	if (!final && buf_add(&s->rx, buf, len))
-		return sess_error(s, WERR_SERVER, "out of memory");
+		return sess_fail(s, WERR_SERVER, "out of memory");
 	if (!final)
 		return true;
 	if (s->rx.len == 0)
 		return on_message(s, buf, len);
 	if (buf_add(&s->rx, buf, len))
-		return sess_error(s, WERR_SERVER, "out of memory");
+		return sess_fail(s, WERR_SERVER, "out of memory");
 	ok = on_message(s, s->rx.p, s->rx.len);
 	buf_reset(&s->rx);
 	return ok;

@@ -76,6 +76,17 @@ const char *srv_replica(const struct srv *s)
 	return s->replica;
 }
 
+int srv_begin(struct srv *s)
+{
+	if (db_begin(s->db))
+		return OP_EIO;
+	if (db_max_seq(s->db, &s->seq)) {
+		db_rollback(s->db);
+		return OP_EIO;
+	}
+	return OP_OK;
+}
+
 /* Sets the dot of a server-side write. */
 static void server_dot(struct srv *s, struct rec_dot *d)
 {
@@ -165,10 +176,18 @@ static int on_conflict(void *ctx, const struct rec_conflict *k)
 {
 	struct push_ctx *p = ctx;
 	const struct tbl_desc *t = tbl_find("conflict", 8);
+	const struct rec_dot *lost = k->field < 0 ? k->del : &k->loser->dot;
 	char id[RID_LEN + 1];
 	struct rec *c;
+	bool known;
 	int rc;
 
+	/* A delete can lose again when a record is revived a second time. */
+	rc = db_conflict_exists(p->s->db, k->r->id,
+				k->field < 0 ? "" : k->r->t->fields[k->field].name,
+				lost->rep, lost->ctr, &known);
+	if (rc || known)
+		return rc;
 	if (rid_new(id) || !(c = rec_new(t, id)))
 		return OP_ENOMEM;
 	rc = fill_conflict(p->s, c, k);
@@ -223,6 +242,8 @@ static int apply_one(struct push_ctx *p, const struct rec *c, bool *changed)
 	for (int i = 0; i < c->t->nfields; i++)
 		if (c->f[i].set)
 			hlc_observe(&p->s->clock, c->f[i].dot.hlc);
+	for (size_t i = 0; i < c->ndels; i++)
+		hlc_observe(&p->s->clock, c->dels[i].hlc);
 	rc = rec_merge(cur, c, on_conflict, p, changed);
 	if (!rc && *changed)
 		rc = db_rec_save(p->s->db, cur, ++p->s->seq);
@@ -243,8 +264,9 @@ int srv_push(struct srv *s, const char *origin, struct rec *const *changes,
 
 	memset(res, 0, sizeof(*res));
 	e->code = 0;
-	if (db_begin(s->db))
+	if (srv_begin(s))
 		return push_fail(e, WERR_SERVER, "the database is busy%s%s", "", "");
+	seq0 = s->seq;
 	for (i = 0; i < n; i++) {
 		if ((rc = apply_one(&p, changes[i], &changed)))
 			goto out_rollback;

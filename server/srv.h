@@ -43,6 +43,11 @@ const char *srv_replica(const struct srv *s);
 int srv_push(struct srv *s, const char *origin, struct rec *const *changes,
 	     size_t n, struct srv_push_result *res, struct wire_err *e);
 /*
+ * Begins a write transaction and re-reads the change log's end (another
+ * process, such as `outpostd demo`, may have written). OP_OK or OP_EIO.
+ */
+int srv_begin(struct srv *s);
+/*
  * Appends a complete "batch" message to out with the records changed
  * after cursor (at most limit, and at most about half a frame of bytes).
  */
