@@ -194,44 +194,46 @@ static int rec_write(struct cli *c, const struct tbl_desc *t, const char *id)
 	return rc;
 }
 
-static int rec_delete_cmd(struct cli *c, const struct tbl_desc *t)
+typedef int (*rec_action)(struct cli *c, struct oc *oc, const struct rec *r);
+
+/* Runs fn on the record named by the one argument of `TABLE VERB ID`. */
+static int with_record(struct cli *c, const struct tbl_desc *t, const char *verb,
+		       rec_action fn)
 {
 	char err[OP_ERRLEN];
-	struct rec *r;
+	struct rec *r = NULL;
 	struct oc *oc;
 	int rc;
 
 	if (c->argc < 1)
-		return die("%s delete: give the id of the %s", t->name, t->name);
-	if ((rc = no_more_args(c, 1, "delete")) || (rc = open_replica(c, &oc)))
+		return die("%s %s: give the id of the %s", t->name, verb, t->name);
+	if ((rc = no_more_args(c, 1, verb)) || (rc = open_replica(c, &oc)))
 		return rc;
-	if (oc_get(oc, t, c->argv[0], &r, err) || oc_delete(oc, t, r->id, err))
-		rc = die("%s delete: %s", t->name, err);
+	if (oc_get(oc, t, c->argv[0], &r, err))
+		rc = die("%s %s: %s", t->name, verb, err);
 	else
-		printf("%s %s deleted\n", t->name, r->id);
+		rc = fn(c, oc, r);
 	rec_free(r);
 	oc_close(oc);
 	return rc;
 }
 
-static int rec_show(struct cli *c, const struct tbl_desc *t)
+static int do_delete(struct cli *c, struct oc *oc, const struct rec *r)
 {
 	char err[OP_ERRLEN];
-	struct rec *r;
-	struct oc *oc;
-	int rc;
 
-	if (c->argc < 1)
-		return die("%s show: give the id of the %s", t->name, t->name);
-	if ((rc = no_more_args(c, 1, "show")) || (rc = open_replica(c, &oc)))
-		return rc;
-	if (oc_get(oc, t, c->argv[0], &r, err))
-		rc = die("%s show: %s", t->name, err);
-	else
-		out_show(stdout, c->json, r);
-	rec_free(r);
-	oc_close(oc);
-	return rc;
+	(void)c;
+	if (oc_delete(oc, r->t, r->id, err))
+		return die("%s delete: %s", r->t->name, err);
+	printf("%s %s deleted\n", r->t->name, r->id);
+	return 0;
+}
+
+static int do_show(struct cli *c, struct oc *oc, const struct rec *r)
+{
+	(void)oc;
+	out_show(stdout, c->json, r);
+	return 0;
 }
 
 /* `list`, with an optional --REFFIELD ID filter (contact list --customer). */
@@ -277,11 +279,11 @@ static int cmd_table(struct cli *c, const struct tbl_desc *t, const char *verb)
 		return rec_write(c, t, c->argv[0]);
 	}
 	if (!strcmp(verb, "delete"))
-		return rec_delete_cmd(c, t);
+		return with_record(c, t, verb, do_delete);
 	if (!strcmp(verb, "list"))
 		return rec_list(c, t);
 	if (!strcmp(verb, "show"))
-		return rec_show(c, t);
+		return with_record(c, t, verb, do_show);
 	return die("%s: unknown command \"%s\"; use add, edit, delete, list or show", t->name, verb);
 }
 

@@ -78,7 +78,7 @@ struct push_ctx {
 	size_t max_bytes;
 };
 
-static int push_one(void *ctx, uint64_t ctr, const void *change, size_t n)
+static int push_one(void *ctx, const void *change, size_t n, uint64_t ctr)
 {
 	struct push_ctx *p = ctx;
 

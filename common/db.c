@@ -41,7 +41,7 @@ static const char *const stmt_sql[S_COUNT] = {
 			    "AND data ->> 'field' = ?2 AND data ->> 'loser_rep' = ?3 "
 			    "AND data ->> 'loser_ctr' = ?4 LIMIT 1",
 	[S_OUTBOX_ADD] = "INSERT INTO outbox(ctr, tbl, id, change) VALUES (?1, ?2, ?3, ?4)",
-	[S_OUTBOX_EACH] = "SELECT ctr, change FROM outbox WHERE ctr > ?1 ORDER BY ctr LIMIT ?2",
+	[S_OUTBOX_EACH] = "SELECT change, ctr FROM outbox WHERE ctr > ?1 ORDER BY ctr LIMIT ?2",
 	[S_OUTBOX_ACK] = "DELETE FROM outbox WHERE ctr <= ?1",
 	[S_OUTBOX_COUNT] = "SELECT count(*) FROM outbox",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -376,13 +376,14 @@ int db_max_seq(struct db *db, uint64_t *seq)
 	return s ? one_u64(db, s, seq) : OP_EIO;
 }
 
-int db_rec_since(struct db *db, uint64_t cursor, unsigned limit,
-		 db_blob_fn fn, void *ctx)
+/* Runs a range scan whose rows are (blob, position) after `after`. */
+static int each_blob(struct db *db, enum stmt_id id, uint64_t after,
+		     unsigned limit, db_blob_fn fn, void *ctx)
 {
-	sqlite3_stmt *s = stmt(db, S_REC_SINCE);
+	sqlite3_stmt *s = stmt(db, id);
 	int rc, step;
 
-	if (!s || bind_u64(s, 1, cursor) || bind_u64(s, 2, limit))
+	if (!s || bind_u64(s, 1, after) || bind_u64(s, 2, limit))
 		return s ? done(s, OP_EIO) : OP_EIO;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
@@ -391,6 +392,12 @@ int db_rec_since(struct db *db, uint64_t cursor, unsigned limit,
 			return done(s, rc);
 	}
 	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+}
+
+int db_rec_since(struct db *db, uint64_t cursor, unsigned limit,
+		 db_blob_fn fn, void *ctx)
+{
+	return each_blob(db, S_REC_SINCE, cursor, limit, fn, ctx);
 }
 
 /* "$.name" for json_extract, from a field name. */
@@ -497,20 +504,9 @@ int db_outbox_add(struct db *db, uint64_t ctr, const struct rec *r,
 }
 
 int db_outbox_each(struct db *db, uint64_t after, unsigned limit,
-		   db_outbox_fn fn, void *ctx)
+		   db_blob_fn fn, void *ctx)
 {
-	sqlite3_stmt *s = stmt(db, S_OUTBOX_EACH);
-	int rc, step;
-
-	if (!s || bind_u64(s, 1, after) || bind_u64(s, 2, limit))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		rc = fn(ctx, (uint64_t)sqlite3_column_int64(s, 0),
-			sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1));
-		if (rc)
-			return done(s, rc);
-	}
-	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+	return each_blob(db, S_OUTBOX_EACH, after, limit, fn, ctx);
 }
 
 int db_outbox_ack(struct db *db, uint64_t upto)

@@ -53,8 +53,12 @@ int db_rec_save(struct db *db, const struct rec *r, uint64_t seq);
 /* Highest seq in the change log (0 when empty). */
 int db_max_seq(struct db *db, uint64_t *seq);
 
-/* Callback for stored record states: blob is borrowed for the call. */
-typedef int (*db_blob_fn)(void *ctx, const void *blob, size_t n, uint64_t seq);
+/*
+ * Callback for stored blobs (record states with their seq, outbox changes
+ * with their counter): blob is borrowed for the call. A non-zero return
+ * stops the scan and is returned by it.
+ */
+typedef int (*db_blob_fn)(void *ctx, const void *blob, size_t n, uint64_t pos);
 /* States with seq > cursor in seq order, at most limit of them. */
 int db_rec_since(struct db *db, uint64_t cursor, unsigned limit,
 		 db_blob_fn fn, void *ctx);
@@ -85,10 +89,9 @@ int db_rec_resolve(struct db *db, const struct tbl_desc *t, const char *prefix,
 /* Outbox of unacknowledged local changes, keyed by dot counter. */
 int db_outbox_add(struct db *db, uint64_t ctr, const struct rec *r,
 		  const void *change, size_t n);
-typedef int (*db_outbox_fn)(void *ctx, uint64_t ctr, const void *change,
-			    size_t n);
+/* Changes with counter > after in counter order, at most limit of them. */
 int db_outbox_each(struct db *db, uint64_t after, unsigned limit,
-		   db_outbox_fn fn, void *ctx);
+		   db_blob_fn fn, void *ctx);
 /* Drops every change with counter <= upto. */
 int db_outbox_ack(struct db *db, uint64_t upto);
 int db_outbox_count(struct db *db, uint64_t *n);

@@ -199,20 +199,29 @@ static int serve(const struct opts *o)
 	return 0;
 }
 
-static int cmd_demo(const struct opts *o)
+/* Opens the database of an administration command; returns an exit code. */
+static int open_for(const struct opts *o, const char *cmd, struct srv **srv)
 {
 	char err[OP_ERRLEN];
+
+	if (!o->db) {
+		fprintf(stderr, "outpostd %s: --db is required\n", cmd);
+		return 2;
+	}
+	if (srv_open(o->db, srv, err)) {
+		fprintf(stderr, "outpostd %s: %s\n", cmd, err);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_demo(const struct opts *o)
+{
 	struct srv *srv;
 	int rc;
 
-	if (!o->db) {
-		fprintf(stderr, "outpostd demo: --db is required\n");
-		return 2;
-	}
-	if (srv_open(o->db, &srv, err)) {
-		fprintf(stderr, "outpostd: %s\n", err);
-		return 1;
-	}
+	if ((rc = open_for(o, "demo", &srv)))
+		return rc;
 	rc = demo_seed(srv, o->customers ? o->customers : 300, o->seed ? o->seed : 1);
 	if (rc)
 		fprintf(stderr, "outpostd demo: cannot write demo data: %s\n", db_errmsg(srv_db(srv)));
@@ -225,20 +234,13 @@ static int cmd_demo(const struct opts *o)
 
 static int cmd_conflicts(const struct opts *o)
 {
-	char err[OP_ERRLEN];
+	const struct tbl_desc *t = tbl_find("conflict", 8);
 	struct srv *srv;
 	struct out out;
-	const struct tbl_desc *t = tbl_find("conflict", 8);
 	int rc;
 
-	if (!o->db) {
-		fprintf(stderr, "outpostd conflicts: --db is required\n");
-		return 2;
-	}
-	if (srv_open(o->db, &srv, err)) {
-		fprintf(stderr, "outpostd: %s\n", err);
-		return 1;
-	}
+	if ((rc = open_for(o, "conflicts", &srv)))
+		return rc;
 	out_begin(&out, stdout, o->json, t);
 	rc = db_rec_list(srv_db(srv), t, -1, NULL, out_rec, &out);
 	out_end(&out);

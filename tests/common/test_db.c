@@ -401,7 +401,7 @@ struct outbox_seen {
 	int stop_after;
 };
 
-static int on_outbox(void *ctx, uint64_t ctr, const void *change, size_t n)
+static int on_outbox(void *ctx, const void *change, size_t n, uint64_t ctr)
 {
 	struct outbox_seen *o = ctx;
 
