@@ -221,11 +221,16 @@ static int with_record(struct cli *c, const struct tbl_desc *t, const char *verb
 static int do_delete(struct cli *c, struct oc *oc, const struct rec *r)
 {
 	char err[OP_ERRLEN];
+	size_t n;
 
 	(void)c;
-	if (oc_delete(oc, r->t, r->id, err))
+	if (oc_delete(oc, r->t, r->id, &n, err))
 		return die("%s delete: %s", r->t->name, err);
-	printf("%s %s deleted\n", r->t->name, r->id);
+	if (n)
+		printf("%s %s deleted, with %zu record%s that belonged to it\n", r->t->name,
+		       r->id, n, n == 1 ? "" : "s");
+	else
+		printf("%s %s deleted\n", r->t->name, r->id);
 	return 0;
 }
 
@@ -351,10 +356,13 @@ static int cmd_sync(struct cli *c)
 	rc = conn_sync(oc, &o, &st, err);
 	if (p.shown)
 		fputs("\r\033[K", stderr);
-	if (rc)
-		rc = die("sync failed: %s (%llu pushed change%s kept; run outpost sync again)",
-			 err, (unsigned long long)st.acked, st.acked == 1 ? " is" : "s are");
-	else
+	if (rc) {
+		uint64_t left = 0;
+
+		db_outbox_count(oc_db(oc), &left);
+		rc = die("sync failed: %s (%llu local change%s kept; run outpost sync again)",
+			 err, (unsigned long long)left, left == 1 ? " is" : "s are");
+	} else
 		print_sync(&st, status.server, (double)(hlc_wall_ms() - p.start_ms) / 1000.0,
 			   c->json);
 	oc_close(oc);

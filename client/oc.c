@@ -198,8 +198,9 @@ static int check_values(const struct tbl_desc *t, const int *idx, struct val *va
 }
 
 /* Stores r and its change (fields idx, or a delete) in one transaction. */
-static int commit_change(struct oc *c, struct rec *r, const int *idx, int nf,
-			 const struct rec_dot *d, bool del, char *err)
+/* Stores r and its change (fields idx, or a delete) in the open transaction. */
+static int stage_change(struct oc *c, struct rec *r, const int *idx, int nf,
+			const struct rec_dot *d, bool del, char *err)
 {
 	struct buf change = BUF_INIT;
 	int rc;
@@ -209,13 +210,21 @@ static int commit_change(struct oc *c, struct rec *r, const int *idx, int nf,
 		rc = db_rec_save(c->db, r, 0);
 	if (!rc)
 		rc = db_outbox_add(c->db, d->ctr, r, change.p, change.len);
-	if (!rc)
-		rc = db_commit(c->db);
 	buf_release(&change);
-	if (rc) {
+	if (rc)
 		op_fail(err, OP_EIO, "cannot save the change: %s", db_errmsg(c->db));
+	return rc;
+}
+
+static int commit_change(struct oc *c, struct rec *r, const int *idx, int nf,
+			 const struct rec_dot *d, bool del, char *err)
+{
+	int rc = stage_change(c, r, idx, nf, d, del, err);
+
+	if (!rc && (rc = db_commit(c->db)))
+		op_fail(err, OP_EIO, "cannot save the change: %s", db_errmsg(c->db));
+	if (rc)
 		db_rollback(c->db);
-	}
 	return rc;
 }
 
@@ -278,24 +287,104 @@ int oc_put(struct oc *c, const struct tbl_desc *t, const char *id,
 	return rc;
 }
 
+/* Deletes one loaded live record in the open transaction. */
+static int stage_delete(struct oc *c, struct rec *r, char *err)
+{
+	struct rec_dot d;
+	int rc;
+
+	if ((rc = oc_next_dot(c, &d)))
+		return op_fail(err, rc, "cannot write: %s", db_errmsg(c->db));
+	if ((rc = rec_delete(r, &d)))
+		return op_fail(err, rc, "out of memory");
+	return stage_change(c, r, NULL, 0, &d, true, err);
+}
+
+/* Ids collected from a listing, to be changed after it ends. */
+struct id_list {
+	const struct tbl_desc *t;
+	char (*id)[RID_LEN + 1];
+	size_t n, cap;
+};
+
+static int collect_id(void *ctx, const struct rec *r)
+{
+	struct id_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		char (*p)[RID_LEN + 1] = realloc(l->id, cap * sizeof(*p));
+
+		if (!p)
+			return OP_ENOMEM;
+		l->id = p;
+		l->cap = cap;
+	}
+	memcpy(l->id[l->n++], r->id, RID_LEN + 1);
+	return OP_OK;
+}
+
+/* Deletes every record of l (loaded afresh) in the open transaction. */
+static int delete_ids(struct oc *c, const struct id_list *l, char *err)
+{
+	struct rec *r;
+	size_t j;
+	int rc = OP_OK;
+
+	for (j = 0; j < l->n && !rc; j++) {
+		if ((rc = db_rec_load(c->db, l->t, l->id[j], &r)))
+			return op_fail(err, rc, "cannot read %s %s", l->t->name, l->id[j]);
+		rc = stage_delete(c, r, err);
+		rec_free(r);
+	}
+	return rc;
+}
+
+/* Deletes the live records that refer to r (a customer's contacts). */
+static int delete_dependents(struct oc *c, const struct rec *r, size_t *n, char *err)
+{
+	int i, k, rc = OP_OK;
+
+	*n = 0;
+	for (i = 0; tbl_at(i) && !rc; i++) {
+		struct id_list l = { tbl_at(i), NULL, 0, 0 };
+
+		for (k = 0; k < l.t->nfields && !rc; k++) {
+			if (l.t->fields[k].type != FLD_REF || strcmp(l.t->fields[k].ref, r->t->name))
+				continue;
+			l.n = 0;
+			if ((rc = db_rec_list(c->db, l.t, k, r->id, collect_id, &l)))
+				op_fail(err, rc, "cannot read the records of %s %s", r->t->name, r->id);
+			else
+				rc = delete_ids(c, &l, err);
+			*n += l.n;
+		}
+		free(l.id);
+	}
+	return rc;
+}
+
 int oc_delete(struct oc *c, const struct tbl_desc *t, const char *id,
-	      char err[OP_ERRLEN])
+	      size_t *cascaded, char err[OP_ERRLEN])
 {
 	struct rec *r = NULL;
-	struct rec_dot d;
+	size_t n = 0;
 	int rc;
 
 	if (t->server_only)
 		return op_fail(err, OP_EINVAL, "%s records are written by the server only", t->name);
 	if (db_begin(c->db))
 		return op_fail(err, OP_EIO, "the replica is busy: %s", db_errmsg(c->db));
-	if (!(rc = oc_get(c, t, id, &r, err)) && (rc = oc_next_dot(c, &d)))
-		op_fail(err, rc, "cannot write: %s", db_errmsg(c->db));
-	if (!rc && (rc = rec_delete(r, &d)))
-		op_fail(err, rc, "out of memory");
+	rc = oc_get(c, t, id, &r, err);
 	if (!rc)
-		rc = commit_change(c, r, NULL, 0, &d, true, err);
+		rc = delete_dependents(c, r, &n, err);
+	if (!rc)
+		rc = stage_delete(c, r, err);
+	if (!rc && (rc = db_commit(c->db)))
+		op_fail(err, OP_EIO, "cannot save the change: %s", db_errmsg(c->db));
 	db_rollback(c->db);
 	rec_free(r);
+	if (cascaded)
+		*cascaded = rc ? 0 : n;
 	return rc;
 }

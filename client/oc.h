@@ -53,9 +53,13 @@ int oc_status(struct oc *c, struct oc_status *st);
 int oc_put(struct oc *c, const struct tbl_desc *t, const char *id,
 	   const int *idx, const struct val *vals, int nf,
 	   char new_id[RID_LEN + 1], char err[OP_ERRLEN]);
-/* Deletes the live record id of t. */
+/*
+ * Deletes the live record id of t together with the live records that
+ * refer to it (a customer's contacts), all in one transaction; *cascaded
+ * (may be NULL) receives how many of those there were.
+ */
 int oc_delete(struct oc *c, const struct tbl_desc *t, const char *id,
-	      char err[OP_ERRLEN]);
+	      size_t *cascaded, char err[OP_ERRLEN]);
 /*
  * Loads the live record of t whose id is, or starts with, key (at least 4
  * hex digits). *out is owned by the caller (rec_free).

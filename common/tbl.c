@@ -182,6 +182,9 @@ int tbl_parse(const struct fld_desc *f, const char *text, struct val *out,
 	val_release(out);
 	if (text[0] == '\0')
 		return tbl_check(f, out, err);
+	if ((f->type == FLD_INT || f->type == FLD_REAL) &&
+	    strspn(text, "0123456789+-.eE") != strlen(text))
+		return op_fail(err, OP_EINVAL, "%s must be a decimal number, not \"%s\"", f->name, text);
 	errno = 0;
 	if (f->type == FLD_INT) {
 		long long i = strtoll(text, &end, 10);

@@ -228,7 +228,7 @@ static void op_delete(struct world *w, int r, const struct tbl_desc *t)
 
 	if (!pick_live(w, r, t, id))
 		return;
-	cr_assert_eq(oc_delete(w->oc[r], t, id, err), 0, "%s", err);
+	cr_assert_eq(oc_delete(w->oc[r], t, id, NULL, err), 0, "%s", err);
 	track(w, r, t, id, NULL, 0);
 }
 
