@@ -68,7 +68,8 @@ static void usage(FILE *f)
 	}
 	fputs("  sync [--json]        push local changes, then pull the server's\n"
 	      "  status [--json]      pending changes, last sync, cursor\n"
-	      "  conflicts [--json]   values that lost a conflict, kept for review\n\n"
+	      "  conflicts [--json]   values that lost a conflict, kept for review\n"
+	      "  conflicts reverse ID put the losing value back (or delete again)\n\n"
 	      "The replica lives in --home DIR, else $OUTPOST_HOME, else ~/.outpost.\n", f);
 }
 
@@ -434,6 +435,24 @@ static int cmd_status(struct cli *c)
 	return 0;
 }
 
+static int cmd_reverse(struct cli *c)
+{
+	char err[OP_ERRLEN], done[OP_ERRLEN];
+	struct oc *oc;
+	int rc;
+
+	if (c->argc < 2)
+		return die("conflicts reverse: give the id of the conflict");
+	if ((rc = no_more_args(c, 2, "conflicts reverse")) || (rc = open_replica(c, &oc)))
+		return rc;
+	if (oc_reverse_conflict(oc, c->argv[1], done, err))
+		rc = die("conflicts reverse: %s", err);
+	else
+		printf("%s (sync to share it)\n", done);
+	oc_close(oc);
+	return rc;
+}
+
 static int cmd_conflicts(struct cli *c)
 {
 	const struct tbl_desc *t = tbl_find("conflict", 8);
@@ -441,6 +460,8 @@ static int cmd_conflicts(struct cli *c)
 	struct oc *oc;
 	int rc;
 
+	if (c->argc >= 1 && !strcmp(c->argv[0], "reverse"))
+		return cmd_reverse(c);
 	if ((rc = no_more_args(c, 0, "conflicts")) || (rc = open_replica(c, &oc)))
 		return rc;
 	out_begin(&out, stdout, c->json, t);

@@ -151,6 +151,9 @@ int oc_get(struct oc *c, const struct tbl_desc *t, const char *key,
 	if (rc)
 		return op_fail(err, rc, "cannot read %ss: %s", t->name, db_errmsg(c->db));
 	rc = db_rec_load(c->db, t, id, out);
+	if (rc == OP_EPROTO)
+		return op_fail(err, rc, "the stored %s %s cannot be decoded (damaged, or written by another version)",
+			       t->name, id);
 	if (rc)
 		return op_fail(err, rc, "cannot read %s %s: %s", t->name, id, db_errmsg(c->db));
 	return OP_OK;
@@ -386,5 +389,41 @@ int oc_delete(struct oc *c, const struct tbl_desc *t, const char *id,
 	rec_free(r);
 	if (cascaded)
 		*cascaded = rc ? 0 : n;
+	return rc;
+}
+
+/* The text of field name of r ("" when unset). */
+static const char *text_of(const struct rec *r, const char *name)
+{
+	const struct val *v = &r->f[tbl_field(r->t, name, strlen(name))].v;
+
+	return v->t == VAL_TEXT ? v->s : "";
+}
+
+int oc_reverse_conflict(struct oc *c, const char *key, char done[OP_ERRLEN],
+			char err[OP_ERRLEN])
+{
+	const struct tbl_desc *t;
+	struct rec *k = NULL;
+	struct val v = VAL_INIT;
+	int rc, idx;
+
+	if ((rc = oc_get(c, tbl_find("conflict", 8), key, &k, err)))
+		return rc;
+	t = tbl_find(text_of(k, "tbl"), strlen(text_of(k, "tbl")));
+	if (!t) {
+		rc = op_fail(err, OP_EINVAL, "conflict %s is about an unknown table", k->id);
+	} else if (!strcmp(text_of(k, "kind"), "delete")) {
+		if (!(rc = oc_delete(c, t, text_of(k, "rec"), NULL, err)))
+			snprintf(done, OP_ERRLEN, "%s %s deleted again", t->name, text_of(k, "rec"));
+	} else if ((idx = tbl_field(t, text_of(k, "field"), strlen(text_of(k, "field")))) < 0) {
+		rc = op_fail(err, OP_EINVAL, "conflict %s is about an unknown field", k->id);
+	} else if (!(rc = tbl_parse(&t->fields[idx], text_of(k, "loser"), &v, err)) &&
+		   !(rc = oc_put(c, t, text_of(k, "rec"), &idx, &v, 1, NULL, err))) {
+		snprintf(done, OP_ERRLEN, "%s %s: %s set back to \"%.80s\"", t->name,
+			 text_of(k, "rec"), t->fields[idx].name, text_of(k, "loser"));
+	}
+	val_release(&v);
+	rec_free(k);
 	return rc;
 }

@@ -61,6 +61,14 @@ int oc_put(struct oc *c, const struct tbl_desc *t, const char *id,
 int oc_delete(struct oc *c, const struct tbl_desc *t, const char *id,
 	      size_t *cascaded, char err[OP_ERRLEN]);
 /*
+ * Reverses the conflict record key (id or prefix): for a field conflict,
+ * writes the losing value back as a new edit; for an edit-vs-delete
+ * conflict, deletes the record again. The conflict record itself stays as
+ * history. A sentence saying what was done goes to done[OP_ERRLEN].
+ */
+int oc_reverse_conflict(struct oc *c, const char *key, char done[OP_ERRLEN],
+			char err[OP_ERRLEN]);
+/*
  * Loads the live record of t whose id is, or starts with, key (at least 4
  * hex digits). *out is owned by the caller (rec_free).
  */

@@ -172,6 +172,29 @@ assert_eq 1 "$(json_eval "len([x for x in d if x['kind'] == 'delete'])" <<<"$c")
 assert_json_eq "$c" "$(conflicts_for "$(op_ok A conflicts --json)" "$ID2")" "second record's conflicts on A"
 assert_json_eq "$c" "$(conflicts_for "$(op_ok B conflicts --json)" "$ID2")" "second record's conflicts on B"
 
+log "a person reverses conflicts: the losing note comes back, the losing delete is redone"
+kf=$(json_eval "[x['id'] for x in d if x['kind'] == 'field'][0]" <<<"$c")
+kd=$(json_eval "[x['id'] for x in d if x['kind'] == 'delete'][0]" <<<"$c")
+out=$(op_ok B conflicts reverse "${kf:0:8}")
+assert_contains "$out" "note set back to" "reverse of the field conflict"
+sync_ok B >/dev/null
+sync_ok A >/dev/null
+for h in A B; do
+	assert_eq 'early note from B' "$(op_ok $h customer show "$ID2" --json | json_get note)" \
+		"the reversed note on $h"
+done
+out=$(op_ok A conflicts reverse "$kd")
+assert_contains "$out" "deleted again" "reverse of the delete conflict"
+sync_ok A >/dev/null
+sync_ok B >/dev/null
+run_op B customer show "$ID2"
+assert_ne 0 "$RC" "the record deleted again by the reversal, on B"
+assert_eq 0 "$(server_sql "select count(*) from customer where id = '$ID2'")" \
+	"the record deleted again, on the server"
+run_op A conflicts reverse 0000
+assert_ne 0 "$RC" "reversing an unknown conflict"
+assert_one_line "$ERR" "the error of reversing an unknown conflict"
+
 # The server's conflict list reads the same after a clean stop.
 stop_server
 assert_json_eq "$cs" "$(conflicts_for "$(server_conflicts)" "$ID")" "server conflicts after a stop"
