@@ -795,7 +795,7 @@ static int rd_type(struct mp *m, const struct mdesc **d, struct wire_err *e)
 static int rd_msg(struct mp *m, const char *origin, bool strict,
 		  struct wire_msg *out, struct wire_err *e)
 {
-	const struct mdesc *d;
+	const struct mdesc *d = NULL;
 	unsigned mask = 0;
 	char key[32];
 	uint32_t n, j;
