@@ -42,7 +42,9 @@ static void put_cell(FILE *f, const struct val *v, int width)
 
 static int col_width(const char *name)
 {
-	return !strcmp(name, "name") || !strcmp(name, "email") ? 28 : 14;
+	if (!strcmp(name, "name") || !strcmp(name, "email"))
+		return 28;
+	return !strcmp(name, "phone") || !strcmp(name, "mobile") ? 17 : 14;
 }
 
 void out_begin(struct out *o, FILE *f, bool json, const struct tbl_desc *t)
