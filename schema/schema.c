@@ -17,15 +17,16 @@ static const char *const client_v1[] = { sql_records, sql_client_001, NULL };
 static const char *const *const server_migrations[] = { server_v1 };
 static const char *const *const client_migrations[] = { client_v1 };
 
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 int schema_count(enum schema_kind kind)
 {
-	(void)kind;
-	return SCHEMA_VERSION;
+	return kind == SCHEMA_SERVER ? COUNT(server_migrations) : COUNT(client_migrations);
 }
 
 const char *const *schema_migration(enum schema_kind kind, int version)
 {
-	if (version < 1 || version > SCHEMA_VERSION)
+	if (version < 1 || version > schema_count(kind))
 		return NULL;
 	if (kind == SCHEMA_SERVER)
 		return server_migrations[version - 1];

@@ -8,10 +8,14 @@
 
 enum schema_kind { SCHEMA_SERVER, SCHEMA_CLIENT };
 
-/* The schema version this build writes and syncs (the handshake's "schema"). */
+/*
+ * Version of the synced table set (common/tbl.c), sent in the handshake as
+ * "schema". It is not the database version: each kind of database has its
+ * own count of migrations, kept in PRAGMA user_version.
+ */
 #define SCHEMA_VERSION 1
 
-/* Number of migrations for a kind (== SCHEMA_VERSION). */
+/* Number of migrations of a kind: the newest database version it knows. */
 int schema_count(enum schema_kind kind);
 
 /* SQL text of migration `version` (1-based) for `kind`, as an array of
