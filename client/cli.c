@@ -156,7 +156,8 @@ static int parse_fields(const struct cli *c, const struct tbl_desc *t, int from,
 		if (strncmp(a, "--", 2) || (k = tbl_field(t, a + 2, strlen(a + 2))) < 0)
 			return die("%s: unknown option \"%s\"; the fields are listed by outpost --help",
 				   t->name, a);
-		if (i + 1 >= c->argc)
+		if (i + 1 >= c->argc || (!strncmp(c->argv[i + 1], "--", 2) &&
+					  tbl_field(t, c->argv[i + 1] + 2, strlen(c->argv[i + 1] + 2)) >= 0))
 			return die("%s: %s needs a value", t->name, a);
 		for (int j = 0; j < *nf; j++)
 			if (idx[j] == k)
@@ -361,8 +362,9 @@ static int cmd_sync(struct cli *c)
 		uint64_t left = 0;
 
 		db_outbox_count(oc_db(oc), &left);
-		rc = die("sync failed: %s (%llu local change%s kept; run outpost sync again)",
-			 err, (unsigned long long)left, left == 1 ? " is" : "s are");
+		rc = die("sync failed: %s (%llu local change%s kept%s)", err,
+			 (unsigned long long)left, left == 1 ? " is" : "s are",
+			 rc == OP_EIO ? "; run outpost sync again" : "");
 	} else
 		print_sync(&st, status.server, (double)(hlc_wall_ms() - p.start_ms) / 1000.0,
 			   c->json);

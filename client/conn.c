@@ -263,6 +263,8 @@ int conn_sync(struct oc *oc, const struct conn_opts *o, struct sync_stats *st,
 		while (!c.finished && lws_service(c.ctx, 0) >= 0)
 			;
 		rc = c.rc;
+		if (!rc && !c.finished)
+			rc = op_fail(c.err, OP_EIO, "the network loop failed");
 	}
 	*st = *sync_stats(c.sync);
 	sync_finish(c.sync, rc ? c.err : "");

@@ -141,9 +141,13 @@ int oc_get(struct oc *c, const struct tbl_desc *t, const char *key,
 	   struct rec **out, char err[OP_ERRLEN])
 {
 	char id[RID_LEN + 1];
-	int rc = db_rec_resolve(c->db, t, key, id);
+	int rc;
 
 	*out = NULL;
+	if (strlen(key) < 4)
+		return op_fail(err, OP_ENOTFOUND, "give at least 4 digits of the %s id, not \"%s\"",
+			       t->name, key);
+	rc = db_rec_resolve(c->db, t, key, id);
 	if (rc == OP_EINVAL)
 		return op_fail(err, rc, "%s id \"%s\" is ambiguous; give more digits", t->name, key);
 	if (rc == OP_ENOTFOUND)
@@ -264,6 +268,23 @@ out_free:
 	return rc;
 }
 
+/* Field indexes must be in range and distinct. */
+static int check_idx(const struct tbl_desc *t, const int *idx, int nf, char *err)
+{
+	int i, k;
+
+	if (nf < 0 || nf > t->nfields)
+		return op_fail(err, OP_EINVAL, "too many fields");
+	for (i = 0; i < nf; i++) {
+		if (idx[i] < 0 || idx[i] >= t->nfields)
+			return op_fail(err, OP_EINVAL, "field index %d is out of range", idx[i]);
+		for (k = 0; k < i; k++)
+			if (idx[k] == idx[i])
+				return op_fail(err, OP_EINVAL, "%s is given twice", t->fields[idx[i]].name);
+	}
+	return OP_OK;
+}
+
 int oc_put(struct oc *c, const struct tbl_desc *t, const char *id,
 	   const int *idx, const struct val *vals, int nf,
 	   char new_id[RID_LEN + 1], char err[OP_ERRLEN])
@@ -273,18 +294,21 @@ int oc_put(struct oc *c, const struct tbl_desc *t, const char *id,
 
 	if (t->server_only)
 		return op_fail(err, OP_EINVAL, "%s records are written by the server only", t->name);
-	if (nf > TBL_MAX_FIELDS)
-		return op_fail(err, OP_EINVAL, "too many fields");
+	if ((rc = check_idx(t, idx, nf, err)))
+		return rc;
 	memset(copy, 0, sizeof(copy));
-	for (i = 0; i < nf; i++)
+	for (i = 0; i < nf && !rc; i++)
 		if (val_copy(&copy[i], &vals[i]))
-			return op_fail(err, OP_ENOMEM, "out of memory");
+			rc = op_fail(err, OP_ENOMEM, "out of memory");
+	if (rc)
+		goto out_release;
 	if (db_begin(c->db)) {
 		rc = op_fail(err, OP_EIO, "the replica is busy: %s", db_errmsg(c->db));
 	} else {
 		rc = put_locked(c, t, id, idx, copy, nf, new_id, err);
 		db_rollback(c->db); /* no-op after a commit */
 	}
+out_release:
 	for (i = 0; i < nf; i++)
 		val_release(&copy[i]);
 	return rc;

@@ -212,26 +212,32 @@ static int on_batch(struct sync *s, const struct wire_msg *m, struct buf *out)
 /* ---- dispatch ---------------------------------------------------------- */
 
 /*
- * Pulls everything again (the merge makes that harmless) when the server
- * is not the one the cursor belongs to (a new or restored server
- * database), or when this build knows a newer schema than the one the
- * cursor was pulled with (records of then-unknown tables were skipped).
+ * Refuses a server whose database is not the one this replica synced with
+ * (another server id: a new database; a change log shorter than our
+ * cursor: a database restored from an older copy). Syncing with it would
+ * silently lose what the old one had acknowledged; local changes stay in
+ * the outbox. Pulls everything again (harmless: the merge is idempotent)
+ * when this build knows a newer schema than the cursor was pulled with,
+ * since records of then-unknown tables were skipped.
  */
 static int check_origin(struct sync *s, const struct wire_msg *m)
 {
 	struct db *db = oc_db(s->c);
 	char known[RID_LEN + 1] = "";
 	uint64_t schema = 0;
-	bool reset;
 
 	db_meta_get_text(db, "server_replica", known, sizeof(known));
 	db_meta_get_u64(db, "cursor_schema", &schema);
-	reset = strcmp(known, m->replica) || schema != SCHEMA_VERSION;
-	if (!reset)
+	if (known[0] && strcmp(known, m->replica))
+		return failf(s, OP_ESTATE, "the server's database is not the one this replica synced with "
+			     "(server id %s); nothing was exchanged and local changes are kept", m->replica);
+	if (s->stats.cursor > m->log_end)
+		return failf(s, OP_ESTATE, "the server's change log is behind this replica: its database "
+			     "was restored from an older copy; nothing was exchanged and local changes are kept%s", "");
+	if (known[0] && schema == SCHEMA_VERSION)
 		return OP_OK;
-	if (known[0] || schema)
-		log_info("pulling everything again: %s", strcmp(known, m->replica) ?
-			 "the server is not the one last synced with" : "the schema changed");
+	if (known[0])
+		log_info("pulling everything again: the schema changed");
 	s->stats.cursor = 0;
 	if (db_begin(db))
 		return OP_EIO;
@@ -247,6 +253,7 @@ static int check_origin(struct sync *s, const struct wire_msg *m)
 static int on_welcome(struct sync *s, const struct wire_msg *m, struct buf *out)
 {
 	char msg[OP_ERRLEN];
+	int rc;
 
 	if (m->proto != WIRE_PROTO || m->min_schema > SCHEMA_VERSION) {
 		snprintf(msg, sizeof(msg),
@@ -254,8 +261,9 @@ static int on_welcome(struct sync *s, const struct wire_msg *m, struct buf *out)
 			 (unsigned long long)m->proto, (unsigned long long)m->min_schema);
 		return failf(s, OP_EVERSION, "%s", msg);
 	}
-	if (check_origin(s, m))
-		return failf(s, OP_EIO, "cannot update the replica: %s", db_errmsg(oc_db(s->c)));
+	if ((rc = check_origin(s, m)))
+		return s->st == SS_FAILED ? rc :
+			failf(s, OP_EIO, "cannot update the replica: %s", db_errmsg(oc_db(s->c)));
 	s->max_batch = m->max_batch && m->max_batch < WIRE_MAX_BATCH ? m->max_batch : WIRE_MAX_BATCH;
 	s->max_frame = m->max_frame && m->max_frame < WIRE_MAX_FRAME ? m->max_frame : WIRE_MAX_FRAME;
 	return push_next(s, out);

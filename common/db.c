@@ -223,7 +223,11 @@ int db_begin(struct db *db)
 
 int db_commit(struct db *db)
 {
-	return run(db, S_COMMIT);
+	int rc = run(db, S_COMMIT);
+
+	if (rc && !sqlite3_get_autocommit(db->h))
+		run(db, S_ROLLBACK); /* never leave a failed transaction open */
+	return rc;
 }
 
 int db_rollback(struct db *db)

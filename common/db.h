@@ -33,7 +33,8 @@ void db_close(struct db *db);
 /* The last SQLite error text (borrowed). */
 const char *db_errmsg(struct db *db);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Transactions do not nest. */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Transactions do not nest. A failed
+ * COMMIT rolls the transaction back. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);

@@ -19,8 +19,8 @@ uint64_t hlc_now(struct hlc *h, uint64_t now_ms)
 
 	if (wall > h->last)
 		h->last = wall;
-	else
-		h->last++;
+	else if (h->last < UINT64_MAX)
+		h->last++; /* saturates: a clock pushed to the end never wraps to 0 */
 	return h->last;
 }
 

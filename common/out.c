@@ -24,20 +24,40 @@ static const char *const *list_cols(const struct tbl_desc *t)
 	return none;
 }
 
+/* Values come from other replicas: control bytes never reach the terminal. */
 static void put_cell(FILE *f, const struct val *v, int width)
 {
 	struct buf b = BUF_INIT;
-	size_t i, n;
+	char cell[64];
+	size_t i;
 
 	val_format(v, &b);
-	n = b.len;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < b.len; i++)
 		if (b.p[i] == '\n' || b.p[i] == '\t' || b.p[i] == '\r')
 			b.p[i] = ' ';
-	if ((int)n > width)
-		n = (size_t)width;
-	fprintf(f, "  %-*.*s", width, (int)n, b.p ? b.p : "");
+	utf8_clean(cell, (size_t)width + 1 < sizeof(cell) ? (size_t)width + 1 : sizeof(cell),
+		   b.p ? b.p : "", b.len);
+	fprintf(f, "  %-*s", width, cell);
 	buf_release(&b);
+}
+
+/* Prints a value line by line, each line cleaned, continuations indented. */
+static void put_lines(FILE *f, const char *s, size_t n)
+{
+	char line[1024];
+	const char *nl;
+
+	for (;;) {
+		nl = memchr(s, '\n', n);
+		utf8_clean(line, sizeof(line), s, nl ? (size_t)(nl - s) : n);
+		fputs(line, f);
+		if (!nl)
+			break;
+		fprintf(f, "\n%-13s ", "");
+		n -= (size_t)(nl - s) + 1;
+		s = nl + 1;
+	}
+	fputc('\n', f);
 }
 
 static int col_width(const char *name)
@@ -110,7 +130,8 @@ void out_show(FILE *f, bool json, const struct rec *r)
 	for (i = 0; i < r->t->nfields; i++) {
 		buf_reset(&b);
 		val_format(&r->f[i].v, &b);
-		fprintf(f, "%-13s %s\n", r->t->fields[i].name, b.p ? b.p : "");
+		fprintf(f, "%-13s ", r->t->fields[i].name);
+		put_lines(f, b.p ? b.p : "", b.len);
 	}
 	buf_release(&b);
 }

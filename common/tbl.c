@@ -129,6 +129,12 @@ static int check_text(const struct fld_desc *f, const struct val *v, char *err)
 		return op_fail(err, OP_EINVAL, "%s is longer than %zu bytes", f->name, f->max_len);
 	if (!utf8_valid(v->s, v->n))
 		return op_fail(err, OP_EINVAL, "%s is not valid UTF-8 text", f->name);
+	for (size_t i = 0; i < v->n; i++) {
+		unsigned char ch = (unsigned char)v->s[i];
+
+		if ((ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') || ch == 0x7f)
+			return op_fail(err, OP_EINVAL, "%s contains a control character", f->name);
+	}
 	switch (f->type) {
 	case FLD_REF:
 		if (!rid_valid(v->s, v->n))

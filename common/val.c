@@ -148,3 +148,25 @@ bool utf8_valid(const char *s, size_t n)
 	}
 	return true;
 }
+
+void utf8_clean(char *out, size_t cap, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+	int len;
+
+	while (i < n && o + 5 <= cap) {
+		len = utf8_seq_len(p[i]);
+		if (!len || i + (size_t)len > n || p[i] < 0x20 || p[i] == 0x7f ||
+		    !utf8_seq_ok(p + i, len)) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, (size_t)len);
+		o += (size_t)len;
+		i += (size_t)len;
+	}
+	if (cap)
+		out[o] = '\0';
+}

@@ -36,5 +36,12 @@ bool val_equal(const struct val *a, const struct val *b);
 int val_format(const struct val *v, struct buf *out);
 /* True if s[0..n) is well-formed UTF-8 without NUL bytes. */
 bool utf8_valid(const char *s, size_t n);
+/*
+ * Copies s[0..n) into out[0..cap) as valid UTF-8 without control bytes,
+ * each bad byte becoming '?', cut at a character boundary to fit; always
+ * NUL-terminated. For text from the network bound for logs, terminals and
+ * error messages.
+ */
+void utf8_clean(char *out, size_t cap, const char *s, size_t n);
 
 #endif

@@ -114,12 +114,14 @@ int wire_enc_hello(struct buf *b, const char *replica, const char *agent)
 	return OP_OK;
 }
 
-int wire_enc_welcome(struct buf *b, const char *server, uint64_t min_schema)
+int wire_enc_welcome(struct buf *b, const char *server, uint64_t min_schema,
+		     uint64_t log_end)
 {
 	msgpack_packer pk;
 
 	pk_init(&pk, b);
-	if (pk_head(&pk, 7, "welcome") || pk_kv_u64(&pk, "proto", WIRE_PROTO) ||
+	if (pk_head(&pk, 8, "welcome") || pk_kv_u64(&pk, "proto", WIRE_PROTO) ||
+	    pk_kv_u64(&pk, "log_end", log_end) ||
 	    pk_kv_u64(&pk, "schema", SCHEMA_VERSION) ||
 	    pk_kv_u64(&pk, "min_schema", min_schema) ||
 	    pk_kv_str(&pk, "server", server) ||
@@ -715,7 +717,7 @@ struct mdesc {
 
 static const char *const k_hello[] = { "proto", "schema", "replica", "agent", "auth", NULL };
 static const char *const k_welcome[] = { "proto", "schema", "min_schema", "server",
-					 "max_frame", "max_batch", NULL };
+					 "max_frame", "max_batch", "log_end", NULL };
 static const char *const k_push[] = { "n", "changes", NULL };
 static const char *const k_ack[] = { "n", "upto", "applied", "dup", "conflicts", NULL };
 static const char *const k_pull[] = { "cursor", "limit", NULL };
@@ -724,7 +726,7 @@ static const char *const k_error[] = { "code", "msg", NULL };
 
 static const struct mdesc mdescs[] = {
 	{ "hello", WIRE_HELLO, k_hello, 0x0f },
-	{ "welcome", WIRE_WELCOME, k_welcome, 0x3f },
+	{ "welcome", WIRE_WELCOME, k_welcome, 0x7f },
 	{ "push", WIRE_PUSH, k_push, 0x3 },
 	{ "ack", WIRE_ACK, k_ack, 0x3 },
 	{ "pull", WIRE_PULL, k_pull, 0x1 },
@@ -758,6 +760,7 @@ static int rd_msg_key(struct mp *m, const struct mdesc *d, const char *k,
 	if (!strcmp(k, "dup")) return rd_u64(m, k, &out->dup, e);
 	if (!strcmp(k, "conflicts")) return rd_u64(m, k, &out->conflicts, e);
 	if (!strcmp(k, "cursor")) return rd_u64(m, k, &out->cursor, e);
+	if (!strcmp(k, "log_end")) return rd_u64(m, k, &out->log_end, e);
 	if (!strcmp(k, "limit")) return rd_u64(m, k, &out->limit, e);
 	if (!strcmp(k, "more")) return rd_bool(m, k, &out->more, e);
 	if (!strcmp(k, "code")) return rd_u64(m, k, &out->code, e);

@@ -55,6 +55,7 @@ struct wire_msg {
 	char replica[VV_REPLEN + 1];  /* hello: the client; welcome: server */
 	char agent[64];
 	uint64_t max_frame, max_batch;
+	uint64_t log_end;             /* welcome: the change log's last seq */
 	/* push (changes as partial records) / batch (record states) */
 	uint64_t n;
 	struct rec **recs;
@@ -90,7 +91,8 @@ int wire_decode_state(const void *buf, size_t len, bool strict,
 
 /* Encoders append to b and return OP_OK or OP_ENOMEM. */
 int wire_enc_hello(struct buf *b, const char *replica, const char *agent);
-int wire_enc_welcome(struct buf *b, const char *server, uint64_t min_schema);
+int wire_enc_welcome(struct buf *b, const char *server, uint64_t min_schema,
+		     uint64_t log_end);
 int wire_enc_state(struct buf *b, const struct rec *r);
 /* One change: fields[0..nf) of r written with dot d (or a delete). */
 int wire_enc_change(struct buf *b, const struct rec *r, const int *fields,

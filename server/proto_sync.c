@@ -2,6 +2,11 @@
  * proto_sync.c - libwebsockets glue for the sync protocol: connection
  * lifecycle, fragment reassembly through sess_on_rx(), one lws_write per
  * WRITEABLE callback, and close with a reason after a protocol error.
+ *
+ * There is deliberately no lws_rx_flow_control(): in lws 4.1.6, turning rx
+ * off from RECEIVE while input is buffered spins the loop forever
+ * (warmcat/libwebsockets#2360). The session bounds what a client may have
+ * in flight instead (sess.c, SESS_MAX_QUEUED).
  */
 #include <string.h>
 
@@ -19,15 +24,12 @@
 #define LINGER_S 5
 /* A connection must say hello within this time. */
 #define HELLO_S 30
-/* Reading stops while this many replies wait to be sent (backpressure). */
-#define QUEUE_HIGH 2
 
 struct pss {
 	struct sess *sess;
 	bool mid_msg;    /* part of a message has been received */
 	bool lingering;  /* closing, waiting for the end of that message */
 	bool greeted;    /* hello accepted: the hello timeout is off */
-	bool throttled;  /* rx flow control is on */
 };
 
 static int on_established(struct lws *wsi, struct pss *pss)
@@ -52,10 +54,6 @@ static int on_receive(struct lws *wsi, struct pss *pss, void *in, size_t len)
 	if (!pss->greeted && sess_ready(pss->sess)) {
 		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 		pss->greeted = true;
-	}
-	if (!pss->throttled && sess_queued(pss->sess) >= QUEUE_HIGH) {
-		lws_rx_flow_control(wsi, 0);
-		pss->throttled = true;
 	}
 	lws_callback_on_writable(wsi);
 	return 0;
@@ -92,10 +90,6 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
 	if (lws_write(wsi, p, len, LWS_WRITE_BINARY) < (int)len)
 		return -1;
 	sess_frame_sent(pss->sess);
-	if (pss->throttled && sess_queued(pss->sess) < QUEUE_HIGH) {
-		lws_rx_flow_control(wsi, 1);
-		pss->throttled = false;
-	}
 	lws_callback_on_writable(wsi);
 	return 0;
 }

@@ -14,6 +14,10 @@
 
 /* Oldest client schema this server still syncs with. */
 #define MIN_CLIENT_SCHEMA 1
+/* Most replies a client may leave unsent by pipelining requests. */
+#define SESS_MAX_QUEUED 8
+/* A receive buffer larger than this is freed after each message. */
+#define RX_KEEP (64 * 1024)
 
 enum sess_state { ST_HELLO, ST_READY, ST_CLOSING };
 
@@ -122,39 +126,12 @@ const char *sess_reason(const struct sess *s)
 	return s->reason;
 }
 
-/*
- * Copies msg into out[OP_ERRLEN] as valid UTF-8 without control bytes,
- * each bad byte becoming '?'. Error texts quote the client's input (a
- * table or key name, possibly cut mid-character), and the client must be
- * able to decode the error; the log must stay one line per error.
- */
-static void clean_text(char *out, const char *msg)
-{
-	const unsigned char *p = (const unsigned char *)msg;
-	size_t i = 0, o = 0, n = strlen(msg), len;
-
-	while (i < n && o + 4 < OP_ERRLEN) {
-		len = p[i] < 0x80 ? 1 : p[i] >= 0xc2 && p[i] <= 0xdf ? 2 :
-		      p[i] >= 0xe0 && p[i] <= 0xef ? 3 : p[i] >= 0xf0 && p[i] <= 0xf4 ? 4 : 0;
-		if (!len || i + len > n || p[i] < 0x20 || p[i] == 0x7f ||
-		    !utf8_valid(msg + i, len)) {
-			out[o++] = '?';
-			i++;
-			continue;
-		}
-		memcpy(out + o, msg + i, len);
-		o += len;
-		i += len;
-	}
-	out[o] = '\0';
-}
-
 /* Sends an error and moves to closing. Returns false. */
 bool sess_fail(struct sess *s, int code, const char *msg)
 {
 	struct buf b = BUF_INIT;
 
-	clean_text(s->reason, msg);
+	utf8_clean(s->reason, sizeof(s->reason), msg, strlen(msg));
 	log_warn("session %s (%s): error %d: %s", s->peer,
 		 s->replica[0] ? s->replica : "no hello", code, s->reason);
 	if (!wire_enc_error(&b, code, s->reason))
@@ -167,7 +144,7 @@ bool sess_fail(struct sess *s, int code, const char *msg)
 static bool on_hello(struct sess *s, const struct wire_msg *m)
 {
 	struct buf b = BUF_INIT;
-	char msg[OP_ERRLEN];
+	char msg[OP_ERRLEN], agent[sizeof(m->agent)];
 
 	if (m->proto != WIRE_PROTO) {
 		snprintf(msg, sizeof(msg), "protocol version %llu is not supported; this server speaks %d",
@@ -185,12 +162,14 @@ static bool on_hello(struct sess *s, const struct wire_msg *m)
 		return sess_fail(s, WERR_VERSION, msg);
 	}
 	memcpy(s->replica, m->replica, RID_LEN + 1);
-	if (wire_enc_welcome(&b, srv_replica(s->srv), MIN_CLIENT_SCHEMA) || queue(s, &b)) {
+	if (wire_enc_welcome(&b, srv_replica(s->srv), MIN_CLIENT_SCHEMA, srv_log_end(s->srv)) ||
+	    queue(s, &b)) {
 		buf_release(&b);
 		return sess_fail(s, WERR_SERVER, "out of memory");
 	}
 	buf_release(&b);
-	log_info("session %s: replica %s (%s) connected", s->peer, s->replica, m->agent);
+	utf8_clean(agent, sizeof(agent), m->agent, strlen(m->agent));
+	log_info("session %s: replica %s (%s) connected", s->peer, s->replica, agent);
 	s->st = ST_READY;
 	return true;
 }
@@ -256,6 +235,8 @@ static bool on_message(struct sess *s, const void *buf, size_t len)
 	struct wire_err e;
 	bool ok;
 
+	if (s->queued >= SESS_MAX_QUEUED)
+		return sess_fail(s, WERR_TOO_BIG, "too many requests awaiting replies; read the replies first");
 	if (s->st == ST_HELLO && is_push(buf, len))
 		return sess_fail(s, WERR_STATE, "the first message must be hello");
 	if (wire_decode(buf, len, s->replica, true, &m, &e))
@@ -300,6 +281,9 @@ bool sess_on_rx(struct sess *s, const void *buf, size_t len, bool final)
 	if (buf_add(&s->rx, buf, len))
 		return sess_fail(s, WERR_SERVER, "out of memory");
 	ok = on_message(s, s->rx.p, s->rx.len);
-	buf_reset(&s->rx);
+	if (s->rx.cap > RX_KEEP)
+		buf_release(&s->rx);
+	else
+		buf_reset(&s->rx);
 	return ok;
 }

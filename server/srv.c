@@ -76,6 +76,11 @@ const char *srv_replica(const struct srv *s)
 	return s->replica;
 }
 
+uint64_t srv_log_end(const struct srv *s)
+{
+	return s->seq;
+}
+
 int srv_begin(struct srv *s)
 {
 	if (db_begin(s->db))
@@ -222,11 +227,35 @@ static int check_create(const struct rec *c, struct wire_err *e)
 	return OP_OK;
 }
 
+/* A write stamped more than this far ahead of the server is refused. */
+#define MAX_CLOCK_AHEAD_MS (366ull * 24 * 3600 * 1000)
+
+/* Refuses a change whose clock is absurdly far ahead: it would win every
+ * tie for years and drag every replica's clock along. */
+static int check_clock(const struct rec *c, struct wire_err *e)
+{
+	uint64_t limit = hlc_wall_ms() + MAX_CLOCK_AHEAD_MS;
+	size_t i;
+
+	for (i = 0; i < (size_t)c->t->nfields; i++)
+		if (c->f[i].set && hlc_ms(c->f[i].dot.hlc) > limit)
+			goto out_fail;
+	for (i = 0; i < c->ndels; i++)
+		if (hlc_ms(c->dels[i].hlc) > limit)
+			goto out_fail;
+	return OP_OK;
+out_fail:
+	return push_fail(e, WERR_INVALID, "change to %s %s is stamped more than a year in the future; "
+			 "set the device's clock", c->t->name, c->id);
+}
+
 static int apply_one(struct push_ctx *p, const struct rec *c, bool *changed)
 {
 	struct rec *cur = NULL;
 	int rc;
 
+	if ((rc = check_clock(c, p->e)))
+		return rc;
 	if (c->t->server_only)
 		return push_fail(p->e, WERR_INVALID, "table %s is written by the server only%s",
 				 c->t->name, "");
@@ -235,7 +264,7 @@ static int apply_one(struct push_ctx *p, const struct rec *c, bool *changed)
 		if ((rc = check_create(c, p->e)))
 			return rc;
 		if (!(cur = rec_new(c->t, c->id)))
-			return OP_ENOMEM;
+			return push_fail(p->e, WERR_SERVER, "the server is out of memory%s%s", "", "");
 	} else if (rc) {
 		return push_fail(p->e, WERR_SERVER, "cannot read %s %s", c->t->name, c->id);
 	}
@@ -264,6 +293,7 @@ int srv_push(struct srv *s, const char *origin, struct rec *const *changes,
 
 	memset(res, 0, sizeof(*res));
 	e->code = 0;
+	e->msg[0] = '\0';
 	if (srv_begin(s))
 		return push_fail(e, WERR_SERVER, "the database is busy%s%s", "", "");
 	seq0 = s->seq;

@@ -35,6 +35,8 @@ void srv_close(struct srv *s);
 /* Borrowed. */
 struct db *srv_db(struct srv *s);
 const char *srv_replica(const struct srv *s);
+/* The change log's last sequence number. */
+uint64_t srv_log_end(const struct srv *s);
 
 /*
  * Applies changes[0..n) from replica origin in one transaction: all or

@@ -139,3 +139,12 @@ Test(hlc, wall_clock_is_plausible)
 	cr_assert_gt(a, 1577836800000ull);
 	cr_assert_geq(b + 1000, a);
 }
+
+Test(hlc, saturates_instead_of_wrapping)
+{
+	struct hlc h = { 0 };
+
+	hlc_observe(&h, UINT64_MAX);
+	cr_assert_eq(hlc_now(&h, 1000), UINT64_MAX);
+	cr_assert_eq(hlc_now(&h, 1000), UINT64_MAX);
+}

@@ -329,7 +329,7 @@ Test(wire, welcome_round_trip)
 	struct wire_msg m;
 	struct wire_err e;
 
-	cr_assert_eq(wire_enc_welcome(&b, REP_B, 1), OP_OK);
+	cr_assert_eq(wire_enc_welcome(&b, REP_B, 1, 42), OP_OK);
 	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
 	cr_assert_eq(m.type, WIRE_WELCOME);
 	cr_assert_eq(m.proto, WIRE_PROTO);
@@ -1683,7 +1683,7 @@ static void build_corpus(struct buf c[NCORPUS])
 		c[i] = (struct buf)BUF_INIT;
 	cr_assert_eq(rec_delete(t, &dd), OP_OK);
 	cr_assert_eq(wire_enc_hello(&c[0], REP_B, "agent"), OP_OK);
-	cr_assert_eq(wire_enc_welcome(&c[1], REP_B, 1), OP_OK);
+	cr_assert_eq(wire_enc_welcome(&c[1], REP_B, 1, 42), OP_OK);
 	cr_assert_eq(wire_enc_push_head(&c[2], 1, 2), OP_OK);
 	cr_assert_eq(wire_enc_change(&c[2], r, fields, 3, &d, false), OP_OK);
 	cr_assert_eq(vv_raise(t->vv, REP_A, 4), OP_OK);

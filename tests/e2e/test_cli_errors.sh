@@ -100,6 +100,9 @@ bad A "UTF-8" customer add --name $'bad \xff\xfe bytes'
 bad A "credit" customer add --name X --credit nan
 bad A "credit" customer add --name X --credit 1e400
 bad A "credit" customer add --name X --credit 0x10
+bad A "needs a value" customer add --name --phone
+bad A "control character" customer add --name "$(printf 'Bell\a')"
+bad A "at least 4 digits" customer show abc
 bad A "change" customer edit "$CUST"
 bad A "extra" customer show "$CUST" extra
 bad A "extra" sync extra

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "sess.h"
 #include "srv.h"
+#include "hlc.h"
 #include "wire.h"
 
 #define REPLICA "0123456789abcdef0123456789abcdef"
@@ -828,4 +829,50 @@ Test(sess, a_delete_that_loses_twice_is_recorded_once)
 	cr_assert_eq(apply_by(f, 'e', chg_by(id, 'e', "a", "note", "visit", false)), 1);
 	cr_assert_eq(db_rec_count(srv_db(f->srv), tbl_find("conflict", 8), &n), OP_OK);
 	cr_assert_eq(n, 2);
+}
+
+Test(sess, pipelining_past_the_cap_is_refused)
+{
+	struct buf b = BUF_INIT;
+	struct fix *f;
+	int i;
+
+	f = fix_open();
+	say_hello(f);
+	cr_assert_eq(wire_enc_pull(&b, 0, 10), OP_OK);
+	for (i = 0; i < 8; i++)
+		cr_assert(feed(f->s, &b, 1), "pull %d refused", i);
+	/* Eight replies wait unread: the ninth request is one too many. */
+	cr_assert_not(feed(f->s, &b, 1));
+	for (i = 0; i < 8; i++) {
+		struct wire_msg m;
+
+		reply(f->s, &m);
+		cr_assert_eq(m.type, WIRE_BATCH);
+		wire_msg_release(&m);
+	}
+	expect_error(f->s, WERR_TOO_BIG);
+	buf_release(&b);
+}
+
+Test(sess, a_clock_far_in_the_future_is_refused)
+{
+	struct fix *f = fix_open();
+	char id[RID_LEN + 1];
+	struct rec *r;
+	struct srv_push_result res;
+	struct wire_err e;
+	struct rec_dot d = { REPLICA, 1, (hlc_wall_ms() + 400ull * 86400 * 1000) << 16 };
+	struct val v = VAL_INIT;
+
+	new_id(id);
+	r = rec_new(tbl_find("customer", 8), id);
+	cr_assert_eq(val_set_text(&v, "Future Ltd", 10), OP_OK);
+	cr_assert_eq(rec_set(r, 0, &v, &d), OP_OK);
+	cr_assert_neq(srv_push(f->srv, REPLICA, &r, 1, &res, &e), OP_OK);
+	cr_assert_eq(e.code, WERR_INVALID);
+	cr_assert(strstr(e.msg, "clock"), "%s", e.msg);
+	cr_assert_eq(max_seq(f), 0);
+	val_release(&v);
+	rec_free(r);
 }
