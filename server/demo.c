@@ -144,22 +144,25 @@ static int demo_write(struct srv *s, const char *table, char id[RID_LEN + 1],
 	return rc;
 }
 
+/* Customers per transaction: a running server waits at most one chunk. */
+#define DEMO_CHUNK 200
+
 int demo_seed(struct srv *s, int ncustomers, unsigned seed)
 {
 	char cid[RID_LEN + 1], kid[RID_LEN + 1];
 	unsigned st = seed;
-	int i, k, rc;
+	int i, k, rc = OP_OK;
 
-	if ((rc = srv_begin(s)))
-		return rc;
 	for (i = 0; i < ncustomers && !rc; i++) {
+		if (i % DEMO_CHUNK == 0 && (rc = srv_begin(s)))
+			return rc;
 		rc = demo_write(s, "customer", cid, NULL, &st);
 		for (k = 0; !rc && k < 1 + (int)(lcg(&st) % 3); k++)
 			rc = demo_write(s, "contact", kid, cid, &st);
+		if (!rc && (i % DEMO_CHUNK == DEMO_CHUNK - 1 || i == ncustomers - 1))
+			rc = db_commit(srv_db(s));
 	}
-	if (rc) {
+	if (rc)
 		db_rollback(srv_db(s));
-		return rc;
-	}
-	return db_commit(srv_db(s));
+	return rc;
 }

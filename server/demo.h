@@ -8,8 +8,9 @@
 
 #include "srv.h"
 
-/* Writes ncustomers customers and about 2 contacts each, in one
- * transaction, reproducibly from seed. Returns OP_OK or an error. */
+/* Writes ncustomers customers and about 2 contacts each, reproducibly from
+ * seed, in transactions of 200 customers (safe beside a running server).
+ * Returns OP_OK or an error. */
 int demo_seed(struct srv *s, int ncustomers, unsigned seed);
 
 #endif
