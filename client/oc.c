@@ -223,16 +223,20 @@ static int stage_change(struct oc *c, struct rec *r, const int *idx, int nf,
 	return rc;
 }
 
-static int commit_change(struct oc *c, struct rec *r, const int *idx, int nf,
-			 const struct rec_dot *d, bool del, char *err)
+/* Commits the open transaction after staged changes (rc from staging). */
+static int commit_staged(struct oc *c, int rc, char *err)
 {
-	int rc = stage_change(c, r, idx, nf, d, del, err);
-
 	if (!rc && (rc = db_commit(c->db)))
 		op_fail(err, OP_EIO, "cannot save the change: %s", db_errmsg(c->db));
 	if (rc)
 		db_rollback(c->db);
 	return rc;
+}
+
+static int commit_change(struct oc *c, struct rec *r, const int *idx, int nf,
+			 const struct rec_dot *d, bool del, char *err)
+{
+	return commit_staged(c, stage_change(c, r, idx, nf, d, del, err), err);
 }
 
 static int put_locked(struct oc *c, const struct tbl_desc *t, const char *id,
@@ -407,9 +411,7 @@ int oc_delete(struct oc *c, const struct tbl_desc *t, const char *id,
 		rc = delete_dependents(c, r, &n, err);
 	if (!rc)
 		rc = stage_delete(c, r, err);
-	if (!rc && (rc = db_commit(c->db)))
-		op_fail(err, OP_EIO, "cannot save the change: %s", db_errmsg(c->db));
-	db_rollback(c->db);
+	rc = commit_staged(c, rc, err);
 	rec_free(r);
 	if (cascaded)
 		*cascaded = rc ? 0 : n;

@@ -210,11 +210,11 @@ static int merge_tomb(struct rec *l, const struct rec *r, bool *grew)
 	if (!r->tomb)
 		return OP_OK;
 	for (i = 0; i < r->ndels; i++) {
-		if (has_del(l, &r->dels[i]))
-			continue;
-		*grew = true;
+		size_t had = l->ndels;
+
 		if (rec_add_del(l, &r->dels[i]))
 			return OP_ENOMEM;
+		*grew |= l->ndels > had;
 	}
 	if (!l->tomb) {
 		*grew = true;

@@ -765,8 +765,13 @@ static int rd_msg_key(struct mp *m, const struct mdesc *d, const char *k,
 	if (!strcmp(k, "more")) return rd_bool(m, k, &out->more, e);
 	if (!strcmp(k, "code")) return rd_u64(m, k, &out->code, e);
 	if (!strcmp(k, "msg")) return rd_text(m, k, out->msg, sizeof(out->msg), e);
-	if (!strcmp(k, "changes"))
+	if (!strcmp(k, "changes")) {
+		/* Changes take their replica from the sender: none is known
+		 * before hello. */
+		if (!origin || !origin[0])
+			return fail(e, WERR_STATE, "a push needs the sender's replica: send hello first");
 		return rd_records(m, k, origin, strict, out, e);
+	}
 	if (!strcmp(k, "recs"))
 		return rd_records(m, k, NULL, strict, out, e);
 	return fail(e, WERR_UNKNOWN_FIELD, "unknown key \"%s\" in %s", k, d->name);

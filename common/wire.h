@@ -72,7 +72,8 @@ struct wire_msg {
 
 /*
  * Decodes one message. For a push, origin is the sending replica (the
- * session's, never taken from the change itself). With strict, unknown
+ * session's, never taken from the change itself); a push decoded without
+ * one is refused with WERR_STATE. With strict, unknown
  * tables and fields are errors; without (a client reading a newer
  * server), records of unknown tables are dropped and unknown fields of
  * record states skipped (changes are always checked strictly). On success *out owns its records: wire_msg_release() it.

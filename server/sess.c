@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "mp.h"
 #include "schema.h"
 #include "sess.h"
 
@@ -116,11 +115,6 @@ bool sess_ready(const struct sess *s)
 	return s->st == ST_READY;
 }
 
-size_t sess_queued(const struct sess *s)
-{
-	return s->queued;
-}
-
 const char *sess_reason(const struct sess *s)
 {
 	return s->reason;
@@ -217,18 +211,6 @@ static bool on_pull(struct sess *s, const struct wire_msg *m)
  * is no replica to check a push's changes against, so decoding one would
  * report its changes as invalid instead of the real fault, its timing.
  */
-static bool is_push(const void *buf, size_t len)
-{
-	const char *k;
-	size_t n;
-	uint32_t cnt;
-	struct mp m;
-
-	mp_init(&m, buf, len);
-	return !mp_map(&m, &cnt) && cnt && !mp_str(&m, &k, &n) && n == 1 &&
-	       k[0] == 't' && !mp_str(&m, &k, &n) && n == 4 && !memcmp(k, "push", 4);
-}
-
 static bool on_message(struct sess *s, const void *buf, size_t len)
 {
 	struct wire_msg m;
@@ -237,8 +219,6 @@ static bool on_message(struct sess *s, const void *buf, size_t len)
 
 	if (s->queued >= SESS_MAX_QUEUED)
 		return sess_fail(s, WERR_TOO_BIG, "too many requests awaiting replies; read the replies first");
-	if (s->st == ST_HELLO && is_push(buf, len))
-		return sess_fail(s, WERR_STATE, "the first message must be hello");
 	if (wire_decode(buf, len, s->replica, true, &m, &e))
 		return sess_fail(s, e.code, e.msg);
 	if (s->st == ST_HELLO && m.type != WIRE_HELLO)

@@ -40,8 +40,6 @@ bool sess_closing(const struct sess *s);
 const char *sess_reason(const struct sess *s);
 /* True once hello has been accepted. */
 bool sess_ready(const struct sess *s);
-/* Frames waiting to be sent. */
-size_t sess_queued(const struct sess *s);
 /* Refuses the connection: queues an error and moves to closing; returns
  * false. For transport-level faults the session cannot see (text frames). */
 bool sess_fail(struct sess *s, int code, const char *msg);

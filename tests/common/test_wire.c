@@ -1838,3 +1838,17 @@ Test(wire, key_with_nul_byte_is_rejected)
 	msgpack_pack_str_body(&k.p, "t\0x", 3);
 	expect_code(&k, true, WERR_MALFORMED, "\"t\\0x\" as the type key");
 }
+
+Test(wire, push_without_a_sender_is_refused)
+{
+	struct buf b = BUF_INIT;
+	struct wire_msg m;
+	struct wire_err e;
+
+	cr_assert_eq(wire_enc_push_head(&b, 1, 0), OP_OK);
+	cr_assert_neq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK);
+	cr_assert_eq(e.code, WERR_STATE);
+	cr_assert_neq(wire_decode(b.p, b.len, "", true, &m, &e), OP_OK);
+	cr_assert_eq(e.code, WERR_STATE);
+	buf_release(&b);
+}
