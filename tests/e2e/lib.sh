@@ -451,6 +451,18 @@ server_json() {
 	printf '%s\n' "${out:-[]}"
 }
 
+# assert_matches_server HOME TABLE...: each TABLE listed on replica HOME
+# holds exactly the server's rows of that table (see assert_rows_eq).
+assert_matches_server() {
+	local home=$1 t
+	shift
+	for t in "$@"; do
+		op_ok "$home" "$t" list --json >"$E2E_DIR/$home.$t.json"
+		server_json "select * from $t" >"$E2E_DIR/server.$t.json"
+		assert_rows_eq "$E2E_DIR/$home.$t.json" "$E2E_DIR/server.$t.json" "${t}s on $home vs server"
+	done
+}
+
 # assert_rows_eq FILE_A FILE_B WHAT: two files holding JSON arrays of
 # objects with an "id" hold the same rows (order aside, numbers compared by
 # value); on a difference it names the counts and a first differing row.
