@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "db_int.h"
 #include "wire.h"
 
 enum stmt_id {
@@ -52,6 +52,7 @@ static const char *const stmt_sql[S_COUNT] = {
 struct db {
 	sqlite3 *h;
 	sqlite3_stmt *st[S_COUNT];
+	sqlite3_stmt *ext[DB_EXT_SLOTS]; /* other storage files' statements */
 	struct buf state;  /* scratch for encoding a record */
 	struct buf data;
 };
@@ -70,28 +71,21 @@ static sqlite3_stmt *stmt(struct db *db, enum stmt_id id)
 	return db->st[id];
 }
 
-static int done(sqlite3_stmt *s, int rc)
+sqlite3_stmt *db_ext_stmt(struct db *db, int slot, const char *sql)
 {
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc;
+	if (slot < 0 || slot >= DB_EXT_SLOTS)
+		return NULL;
+	if (!db->ext[slot] &&
+	    sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &db->ext[slot], NULL) != SQLITE_OK)
+		return NULL;
+	return db->ext[slot];
 }
 
-/* Runs a statement that returns no rows. */
-static int step_done(sqlite3_stmt *s)
-{
-	return done(s, sqlite3_step(s) == SQLITE_DONE ? OP_OK : OP_EIO);
-}
-
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
-}
-
-static int bind_u64(sqlite3_stmt *s, int i, uint64_t v)
-{
-	return sqlite3_bind_int64(s, i, (sqlite3_int64)v) == SQLITE_OK ? 0 : -1;
-}
+#define done db_done
+#define step_done db_step_done
+#define bind_text db_bind_text
+#define bind_u64 db_bind_u64
 
 /* ---- open, migrate, close ---------------------------------------------- */
 
@@ -203,6 +197,8 @@ void db_close(struct db *db)
 		return;
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
+	for (i = 0; i < DB_EXT_SLOTS; i++)
+		sqlite3_finalize(db->ext[i]);
 	sqlite3_close(db->h);
 	buf_release(&db->state);
 	buf_release(&db->data);

@@ -16,6 +16,8 @@ enum op_rc {
 	OP_EINVAL = -6,   /* a bad argument or value */
 	OP_EVERSION = -7, /* incompatible protocol or schema version */
 	OP_ESTATE = -8,   /* not allowed in the current state */
+	OP_EEXIST = -9,   /* the name or key is already taken */
+	OP_EDENIED = -10, /* not permitted, or not authenticated */
 };
 
 #define OP_ERRLEN 256

@@ -10,12 +10,16 @@
 extern const char sql_records[];
 extern const char sql_server_001[];
 extern const char sql_client_001[];
+extern const char sql_server_002[];
+extern const char sql_client_002[];
 
 static const char *const server_v1[] = { sql_records, sql_server_001, NULL };
 static const char *const client_v1[] = { sql_records, sql_client_001, NULL };
+static const char *const server_v2[] = { sql_server_002, NULL };
+static const char *const client_v2[] = { sql_client_002, NULL };
 
-static const char *const *const server_migrations[] = { server_v1 };
-static const char *const *const client_migrations[] = { client_v1 };
+static const char *const *const server_migrations[] = { server_v1, server_v2 };
+static const char *const *const client_migrations[] = { client_v1, client_v2 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

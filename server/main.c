@@ -15,6 +15,7 @@
 
 #include <libwebsockets.h>
 
+#include "admin.h"
 #include "demo.h"
 #include "log.h"
 #include "out.h"
@@ -253,6 +254,8 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
 
+	if (cmd && admin_is_command(cmd))
+		return admin_main(argc, argv);
 	if (parse_opts(argc, argv, cmd ? 2 : 1, &o))
 		return 2;
 	if (o.log_level && set_log_level(o.log_level))
