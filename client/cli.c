@@ -4,8 +4,11 @@
  * --FIELD option per field of its description in common/tbl.c.
  *
  *   outpost [--home DIR] init --server wss://HOST:PORT [--ca FILE]
+ *   outpost [--home DIR] login --user NAME | logout
  *   outpost [--home DIR] TABLE add|edit|delete|list|show ...
- *   outpost [--home DIR] sync|status|conflicts [--json]
+ *   outpost [--home DIR] sync|status|conflicts|rejected [--json]
+ *
+ * The login, logout and rejected commands are in cli_account.c.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "conn.h"
 #include "hlc.h"
 #include "json.h"
@@ -23,17 +27,7 @@
 
 #define VERSION "0.1.0"
 
-struct cli {
-	char home[PATH_MAX];
-	int argc;
-	char **argv;      /* the arguments after the command words */
-	bool json;
-};
-
-static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Prints "outpost: <message>" to stderr; returns the exit code 1. */
-static int die(const char *fmt, ...)
+int die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -50,7 +44,9 @@ static void usage(FILE *f)
 	int i;
 
 	fputs("usage: outpost [--home DIR] COMMAND [ARGS]\n\n"
-	      "  init --server wss://HOST:PORT [--ca FILE]   set up this device's replica\n", f);
+	      "  init --server wss://HOST:PORT [--ca FILE]   set up this device's replica\n"
+	      "  login --user NAME    log in (password from stdin or a prompt); once per device\n"
+	      "  logout               revoke this device's token on the server and forget it\n", f);
 	for (i = 0; tbl_at(i); i++) {
 		const struct tbl_desc *t = tbl_at(i);
 
@@ -69,7 +65,9 @@ static void usage(FILE *f)
 	fputs("  sync [--json]        push local changes, then pull the server's\n"
 	      "  status [--json]      pending changes, last sync, cursor\n"
 	      "  conflicts [--json]   values that lost a conflict, kept for review\n"
-	      "  conflicts reverse ID put the losing value back (or delete again)\n\n"
+	      "  conflicts reverse ID put the losing value back (or delete again)\n"
+	      "  rejected [--json]    changes the server refused, with the reason\n"
+	      "  rejected dismiss N|--all   forget refused changes once dealt with\n\n"
 	      "The replica lives in --home DIR, else $OUTPOST_HOME, else ~/.outpost.\n", f);
 }
 
@@ -89,14 +87,14 @@ static void take_json(struct cli *c)
 	c->argc = j;
 }
 
-static int no_more_args(const struct cli *c, int from, const char *cmd)
+int no_more_args(const struct cli *c, int from, const char *cmd)
 {
 	if (from < c->argc)
 		return die("%s: unexpected argument \"%s\"", cmd, c->argv[from]);
 	return 0;
 }
 
-static int open_replica(const struct cli *c, struct oc **oc)
+int open_replica(const struct cli *c, struct oc **oc)
 {
 	char err[OP_ERRLEN];
 
@@ -113,6 +111,7 @@ static int cmd_init(struct cli *c)
 	char err[OP_ERRLEN], ca_abs[PATH_MAX], host[256], path[256];
 	struct oc *oc;
 	int i, port, rc;
+	bool tls;
 
 	for (i = 0; i < c->argc; i++) {
 		const char *v = i + 1 < c->argc ? c->argv[i + 1] : NULL;
@@ -127,8 +126,11 @@ static int cmd_init(struct cli *c)
 	}
 	if (!server)
 		return die("init: --server wss://HOST:PORT is required");
-	if (conn_parse_url(server, host, &port, path, err))
+	if (conn_parse_url(server, host, &port, path, &tls, err))
 		return die("init: %s", err);
+	if (!tls)
+		fprintf(stderr, "outpost: warning: %s is not encrypted; use it only with a "
+			"development server\n", server);
 	if (ca[0] && !realpath(ca, ca_abs))
 		return die("init: cannot read the CA file %s", ca);
 	if (oc_open(c->home, true, &oc, err))
@@ -173,6 +175,25 @@ static int parse_fields(const struct cli *c, const struct tbl_desc *t, int from,
 	return 0;
 }
 
+/* A new record of a table with an owner belongs to the logged-in user
+ * unless --owner says otherwise. */
+static int default_owner(struct oc *oc, const struct tbl_desc *t, int *idx,
+			 struct val *vals, int *nf)
+{
+	struct oc_status st;
+	int i;
+
+	if (t->owner < 0 || oc_status(oc, &st) || !st.user[0])
+		return 0;
+	for (i = 0; i < *nf; i++)
+		if (idx[i] == t->owner)
+			return 0;
+	if (val_set_text(&vals[*nf], st.user, strlen(st.user)))
+		return die("out of memory");
+	idx[(*nf)++] = t->owner;
+	return 0;
+}
+
 static int rec_write(struct cli *c, const struct tbl_desc *t, const char *id)
 {
 	struct val vals[TBL_MAX_FIELDS];
@@ -184,6 +205,8 @@ static int rec_write(struct cli *c, const struct tbl_desc *t, const char *id)
 	if ((rc = open_replica(c, &oc)))
 		return rc;
 	rc = parse_fields(c, t, id ? 1 : 0, idx, vals, &nf);
+	if (!rc && !id)
+		rc = default_owner(oc, t, idx, vals, &nf);
 	if (!rc && oc_put(oc, t, id, idx, vals, nf, new_id, err))
 		rc = die("%s %s: %s", t->name, id ? "edit" : "add", err);
 	if (!rc && id)
@@ -322,10 +345,12 @@ static void print_sync(const struct sync_stats *st, const char *server, double s
 		struct buf b = BUF_INIT;
 		json_str(&b, server, strlen(server));
 		printf("%s,\"pushed\":%llu,\"acknowledged\":%llu,\"duplicates\":%llu,"
-		       "\"conflicts\":%llu,\"pulled\":%llu,\"cursor\":%llu,\"seconds\":%.3f}\n",
+		       "\"conflicts\":%llu,\"rejected\":%llu,\"pulled\":%llu,\"dropped\":%llu,"
+		       "\"cursor\":%llu,\"seconds\":%.3f}\n",
 		       b.p, (unsigned long long)st->pushed, (unsigned long long)st->acked,
 		       (unsigned long long)st->dup, (unsigned long long)st->conflicts,
-		       (unsigned long long)st->pulled, (unsigned long long)st->cursor, secs);
+		       (unsigned long long)st->rejected, (unsigned long long)st->pulled,
+		       (unsigned long long)st->gone, (unsigned long long)st->cursor, secs);
 		buf_release(&b);
 		return;
 	}
@@ -335,12 +360,18 @@ static void print_sync(const struct sync_stats *st, const char *server, double s
 	       (unsigned long long)st->dup, (unsigned long long)st->conflicts,
 	       st->conflicts == 1 ? "" : "s", (unsigned long long)st->pulled,
 	       st->pulled == 1 ? "" : "s", (unsigned long long)st->cursor, secs);
+	if (st->gone)
+		printf("dropped %llu record%s no longer in your scope\n",
+		       (unsigned long long)st->gone, st->gone == 1 ? "" : "s");
+	if (st->rejected)
+		printf("the server refused %llu change%s; see outpost rejected\n",
+		       (unsigned long long)st->rejected, st->rejected == 1 ? "" : "s");
 }
 
 static int cmd_sync(struct cli *c)
 {
 	struct progress p = { isatty(2), hlc_wall_ms(), false };
-	struct conn_opts o = { NULL, NULL, 30, show_progress, &p };
+	struct conn_opts o = { CONN_SYNC, NULL, NULL, NULL, NULL, 30, show_progress, &p };
 	struct oc_status status;
 	struct sync_stats st;
 	char err[OP_ERRLEN];
@@ -372,7 +403,7 @@ static int cmd_sync(struct cli *c)
 	return rc;
 }
 
-static void fmt_time(uint64_t ms, char *out, size_t cap)
+void fmt_time(uint64_t ms, char *out, size_t cap)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -390,9 +421,20 @@ static void print_status_json(const struct oc_status *s)
 	json_str(&b, s->replica, strlen(s->replica));
 	buf_adds(&b, ",\"server\":");
 	json_str(&b, s->server, strlen(s->server));
-	buf_addf(&b, ",\"pending\":%llu,\"cursor\":%llu,\"conflicts\":%llu,\"last_sync\":",
+	buf_adds(&b, ",\"user\":");
+	if (s->user[0])
+		json_str(&b, s->user, strlen(s->user));
+	else
+		buf_adds(&b, "null");
+	buf_adds(&b, ",\"role\":");
+	if (s->role[0])
+		json_str(&b, s->role, strlen(s->role));
+	else
+		buf_adds(&b, "null");
+	buf_addf(&b, ",\"logged_in\":%s,\"pending\":%llu,\"cursor\":%llu,\"conflicts\":%llu,"
+		 "\"rejected\":%llu,\"last_sync\":", s->logged_in ? "true" : "false",
 		 (unsigned long long)s->pending, (unsigned long long)s->cursor,
-		 (unsigned long long)s->conflicts);
+		 (unsigned long long)s->conflicts, (unsigned long long)s->rejected);
 	if (s->last_sync_ms) {
 		fmt_time(s->last_sync_ms, when, sizeof(when));
 		json_str(&b, when, strlen(when));
@@ -427,11 +469,16 @@ static int cmd_status(struct cli *c)
 	}
 	if (s.last_sync_ms)
 		fmt_time(s.last_sync_ms, when, sizeof(when));
-	printf("replica:    %s\nserver:     %s\npending:    %llu change%s waiting to be pushed\n"
-	       "last sync:  %s\ncursor:     %llu\nconflicts:  %llu\n",
-	       s.replica, s.server[0] ? s.server : "(none)", (unsigned long long)s.pending,
+	printf("replica:    %s\nserver:     %s\nuser:       %s%s%s%s\n"
+	       "pending:    %llu change%s waiting to be pushed\n"
+	       "last sync:  %s\ncursor:     %llu\nconflicts:  %llu\nrejected:   %llu%s\n",
+	       s.replica, s.server[0] ? s.server : "(none)",
+	       s.user[0] ? s.user : "(not logged in)", s.role[0] ? " (" : "", s.role,
+	       s.role[0] ? (s.logged_in ? ")" : "; logged out)") : "",
+	       (unsigned long long)s.pending,
 	       s.pending == 1 ? "" : "s", when, (unsigned long long)s.cursor,
-	       (unsigned long long)s.conflicts);
+	       (unsigned long long)s.conflicts, (unsigned long long)s.rejected,
+	       s.rejected ? " change(s) refused by the server; see outpost rejected" : "");
 	if (s.last_error[0])
 		printf("last error: %s\n", s.last_error);
 	return 0;
@@ -518,6 +565,12 @@ static int dispatch(struct cli *c, const char *cmd)
 		return cmd_status(c);
 	if (!strcmp(cmd, "conflicts"))
 		return cmd_conflicts(c);
+	if (!strcmp(cmd, "login"))
+		return cmd_login(c);
+	if (!strcmp(cmd, "logout"))
+		return cmd_logout(c);
+	if (!strcmp(cmd, "rejected"))
+		return cmd_rejected(c);
 	if (t && !t->server_only) {
 		if (c->argc < 1)
 			return die("%s: give a command: add, edit, delete, list or show", cmd);

@@ -32,14 +32,16 @@ struct conn {
 };
 
 int conn_parse_url(const char *url, char host[256], int *port, char path[256],
-		   char err[OP_ERRLEN])
+		   bool *tls, char err[OP_ERRLEN])
 {
-	const char *h = url + 6, *slash, *colon, *end;
+	const char *h, *slash, *colon, *end;
 	long n;
 	char *e;
 
-	if (strncmp(url, "wss://", 6))
+	*tls = !strncmp(url, "wss://", 6);
+	if (!*tls && strncmp(url, "ws://", 5))
 		return op_fail(err, OP_EINVAL, "the server URL must start with wss://");
+	h = url + (*tls ? 6 : 5);
 	slash = strchr(h, '/');
 	end = slash ? slash : h + strlen(h);
 	colon = memchr(h, ':', (size_t)(end - h));
@@ -47,7 +49,7 @@ int conn_parse_url(const char *url, char host[256], int *port, char path[256],
 		return op_fail(err, OP_EINVAL, "the server URL has no host");
 	memcpy(host, h, (size_t)((colon ? colon : end) - h));
 	host[(colon ? colon : end) - h] = '\0';
-	*port = 443;
+	*port = *tls ? 443 : 80;
 	if (colon) {
 		n = strtol(colon + 1, &e, 10);
 		if (e != end || n < 1 || n > 65535)
@@ -144,7 +146,10 @@ static int on_writeable(struct conn *c, struct lws *wsi)
 static int on_established(struct conn *c)
 {
 	struct buf out = BUF_INIT;
-	int rc = sync_start(c->sync, &out);
+	int rc = c->o->mode == CONN_LOGIN ?
+		sync_start_login(c->sync, c->o->user, c->o->password, &out) :
+		c->o->mode == CONN_LOGOUT ? sync_start_logout(c->sync, &out) :
+		sync_start(c->sync, &out);
 
 	if (rc < 0 || conn_queue(c, &out))
 		conn_fail(c, rc < 0 ? rc : OP_ENOMEM, sync_error(c->sync));
@@ -221,8 +226,9 @@ static int conn_connect(struct conn *c, char *err)
 	struct lws_client_connect_info ci;
 	char host[256], path[256];
 	int port, rc;
+	bool tls;
 
-	if ((rc = conn_parse_url(c->o->url, host, &port, path, err)))
+	if ((rc = conn_parse_url(c->o->url, host, &port, path, &tls, err)))
 		return rc;
 	memset(&ci, 0, sizeof(ci));
 	ci.context = c->ctx;
@@ -232,7 +238,7 @@ static int conn_connect(struct conn *c, char *err)
 	ci.host = host;
 	ci.origin = host;
 	ci.protocol = PROTO_NAME;
-	ci.ssl_connection = LCCSCF_USE_SSL;
+	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
 	ci.userdata = c;
 	ci.pwsi = &c->wsi;
 	if (!lws_client_connect_via_info(&ci))

@@ -1,7 +1,9 @@
 /*
  * oc.c - the client replica (see oc.h). Metadata keys: "replica" (this
  * replica's id), "server" and "ca" (where to sync), "ctr" (last dot
- * counter issued), "hlc" (clock), "cursor", "last_sync", "last_error".
+ * counter issued), "hlc" (clock), "cursor", "last_sync", "last_error";
+ * after a login "token", "user", "role", "expires"; from the server
+ * "scope" (sync.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +13,14 @@
 
 #include "hlc.h"
 #include "oc.h"
+#include "secret.h"
 #include "wire.h"
+
+/* What a replica forgets when another person logs in on the device. */
+static const char *const reset_keys[] = {
+	"ctr", "cursor", "cursor_schema", "last_sync", "last_error", "token",
+	"user", "role", "expires", "scope", "rescope",
+};
 
 struct oc {
 	struct db *db;
@@ -89,7 +98,8 @@ int oc_set_server(struct oc *c, const char *url, const char *ca, char err[OP_ERR
 {
 	if (strlen(url) >= OC_URL_MAX || strlen(ca) >= OC_URL_MAX)
 		return op_fail(err, OP_EINVAL, "the server URL or CA path is too long");
-	if (strncmp(url, "wss://", 6) || strlen(url) < 7)
+	if ((strncmp(url, "wss://", 6) || strlen(url) < 7) &&
+	    (strncmp(url, "ws://", 5) || strlen(url) < 6))
 		return op_fail(err, OP_EINVAL, "the server must be a wss:// URL, like wss://127.0.0.1:8443");
 	if (db_meta_set_text(c->db, "server", url) || db_meta_set_text(c->db, "ca", ca))
 		return op_fail(err, OP_EIO, "cannot store the server: %s", db_errmsg(c->db));
@@ -107,8 +117,62 @@ int oc_status(struct oc *c, struct oc_status *st)
 	db_meta_get_u64(c->db, "cursor", &st->cursor);
 	db_meta_get_u64(c->db, "last_sync", &st->last_sync_ms);
 	db_meta_get_text(c->db, "last_error", st->last_error, sizeof(st->last_error));
-	if (db_outbox_count(c->db, &st->pending) || db_rec_count(c->db, t, &st->conflicts))
+	db_meta_get_text(c->db, "user", st->user, sizeof(st->user));
+	db_meta_get_text(c->db, "role", st->role, sizeof(st->role));
+	db_meta_get_u64(c->db, "expires", &st->token_expires_ms);
+	st->logged_in = oc_token(c, NULL) == OP_OK;
+	if (db_outbox_count(c->db, &st->pending) || db_rec_count(c->db, t, &st->conflicts) ||
+	    db_rejected_count(c->db, &st->rejected))
 		return OP_EIO;
+	return OP_OK;
+}
+
+int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1])
+{
+	char tok[WIRE_TOKEN_HEX + 1];
+	int rc = db_meta_get_text(c->db, "token", tok, sizeof(tok));
+
+	if (rc == OP_OK && strlen(tok) != WIRE_TOKEN_HEX)
+		rc = OP_ENOTFOUND;
+	if (rc == OP_OK && token)
+		memcpy(token, tok, sizeof(tok));
+	secret_wipe(tok, sizeof(tok));
+	return rc;
+}
+
+int oc_prepare_login(struct oc *c, const char *user, char err[OP_ERRLEN])
+{
+	char was[WIRE_NAME_MAX + 1] = "";
+	uint64_t pending = 0;
+	int rc;
+
+	db_meta_get_text(c->db, "user", was, sizeof(was));
+	if (!was[0] || !strcmp(was, user))
+		return OP_OK;
+	if (db_outbox_count(c->db, &pending))
+		return op_fail(err, OP_EIO, "cannot read the outbox: %s", db_errmsg(c->db));
+	if (pending)
+		return op_fail(err, OP_ESTATE, "%llu change(s) by %s wait in the outbox; log in as %s "
+			       "and sync them first", (unsigned long long)pending, was, was);
+	/* Another person on this device: a new replica, without the last
+	 * user's records. */
+	if (db_begin(c->db))
+		return op_fail(err, OP_EIO, "the replica is busy");
+	rc = rid_new(c->replica);
+	if (!rc)
+		rc = db_rec_drop_all(c->db);
+	if (!rc)
+		rc = db_rejected_drop(c->db, 0, true, &(bool){ false });
+	for (size_t i = 0; !rc && i < sizeof(reset_keys) / sizeof(reset_keys[0]); i++)
+		rc = db_meta_del(c->db, reset_keys[i]);
+	if (!rc)
+		rc = db_meta_set_text(c->db, "replica", c->replica);
+	if (!rc)
+		rc = db_commit(c->db);
+	if (rc) {
+		db_rollback(c->db);
+		return op_fail(err, OP_EIO, "cannot reset the replica: %s", db_errmsg(c->db));
+	}
 	return OP_OK;
 }
 

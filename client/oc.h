@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "rec.h"
+#include "wire.h"
 
 #define OC_URL_MAX 512
 
@@ -27,7 +28,11 @@ struct oc_status {
 	uint64_t cursor;        /* server change-log position pulled up to */
 	uint64_t last_sync_ms;  /* 0: never completed */
 	uint64_t conflicts;     /* conflict records held */
+	uint64_t rejected;      /* changes the server refused, kept */
 	char last_error[OP_ERRLEN];
+	bool logged_in;         /* a device token is held */
+	char user[WIRE_NAME_MAX + 1], role[WIRE_NAME_MAX + 1];
+	uint64_t token_expires_ms;
 };
 
 /*
@@ -74,6 +79,17 @@ int oc_reverse_conflict(struct oc *c, const char *key, char done[OP_ERRLEN],
  */
 int oc_get(struct oc *c, const struct tbl_desc *t, const char *key,
 	   struct rec **out, char err[OP_ERRLEN]);
+
+/* The device token (hex) into token (may be NULL to test for one):
+ * OP_OK, or OP_ENOTFOUND when not logged in. */
+int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1]);
+/*
+ * Readies the replica for user's login. When another user was logged in,
+ * the replica starts afresh (a new replica id, none of the last user's
+ * records), which is refused while that user's changes wait in the
+ * outbox.
+ */
+int oc_prepare_login(struct oc *c, const char *user, char err[OP_ERRLEN]);
 
 /* Sync bookkeeping used by sync.c. */
 int oc_next_dot(struct oc *c, struct rec_dot *d);

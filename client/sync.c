@@ -1,5 +1,9 @@
 /*
- * sync.c - client sync state machine (see sync.h).
+ * sync.c - client sync state machine (see sync.h). Besides the outbox and
+ * the cursor it keeps, in the replica's metadata: "scope" (the digest of
+ * what the server lets this user see, from welcome) and "rescope" (the
+ * mark of a full re-pull in progress after the scope changed: records
+ * not received again are dropped at its end).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +12,13 @@
 #include "hlc.h"
 #include "log.h"
 #include "schema.h"
+#include "secret.h"
 #include "sync.h"
 #include "wire.h"
 
 #define AGENT "outpost/0.1.0"
 
-enum sync_state { SS_WELCOME, SS_ACK, SS_BATCH, SS_DONE, SS_FAILED };
+enum sync_state { SS_WELCOME, SS_ACK, SS_BATCH, SS_TOKEN, SS_BYE, SS_DONE, SS_FAILED };
 
 struct sync {
 	struct oc *c;
@@ -22,6 +27,9 @@ struct sync {
 	uint64_t sent_upto;     /* highest counter sent */
 	uint64_t max_batch;
 	uint64_t max_frame;
+	uint64_t mark;          /* rescope in progress: seq given to pulled records */
+	bool logout;            /* after welcome: log out instead of syncing */
+	char user[WIRE_NAME_MAX + 1];
 	struct sync_stats stats;
 	char err[OP_ERRLEN];
 };
@@ -61,12 +69,71 @@ static int failf(struct sync *s, int rc, const char *fmt, const char *a)
 
 int sync_start(struct sync *s, struct buf *out)
 {
+	char token[WIRE_TOKEN_HEX + 1];
+	int rc;
+
 	db_outbox_count(oc_db(s->c), &s->stats.pending);
 	db_meta_get_u64(oc_db(s->c), "cursor", &s->stats.cursor);
-	if (wire_enc_hello(out, oc_replica(s->c), AGENT))
+	db_meta_get_u64(oc_db(s->c), "rescope", &s->mark);
+	if (oc_token(s->c, token))
+		return failf(s, OP_EDENIED, "not logged in: run outpost login --user NAME%s", "");
+	rc = wire_enc_hello(out, oc_replica(s->c), AGENT, token);
+	secret_wipe(token, sizeof(token));
+	if (rc)
 		return failf(s, OP_ENOMEM, "out of memory%s", "");
 	s->st = SS_WELCOME;
 	return SYNC_CONTINUE;
+}
+
+int sync_start_logout(struct sync *s, struct buf *out)
+{
+	s->logout = true;
+	return sync_start(s, out);
+}
+
+int sync_start_login(struct sync *s, const char *user, const char *password,
+		     struct buf *out)
+{
+	if (wire_enc_login(out, user, password, oc_replica(s->c), AGENT))
+		return failf(s, OP_ENOMEM, "out of memory%s", "");
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	s->st = SS_TOKEN;
+	return SYNC_CONTINUE;
+}
+
+static int on_token(struct sync *s, const struct wire_msg *m)
+{
+	struct db *db = oc_db(s->c);
+	int rc;
+
+	if (strcmp(m->user, s->user))
+		return failf(s, OP_EPROTO, "the server issued a token for another user%s", "");
+	if (db_begin(db))
+		return failf(s, OP_EIO, "cannot store the token: %s", db_errmsg(db));
+	rc = db_meta_set_text(db, "token", m->token);
+	if (!rc)
+		rc = db_meta_set_text(db, "user", m->user);
+	if (!rc)
+		rc = db_meta_set_text(db, "role", m->role);
+	if (!rc)
+		rc = db_meta_set_u64(db, "expires", m->expires);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		return failf(s, OP_EIO, "cannot store the token: %s", db_errmsg(db));
+	}
+	s->st = SS_DONE;
+	return SYNC_DONE;
+}
+
+/* The server revoked the token: forget it here too. */
+static int on_bye(struct sync *s)
+{
+	if (db_meta_del(oc_db(s->c), "token"))
+		return failf(s, OP_EIO, "cannot forget the token: %s", db_errmsg(oc_db(s->c)));
+	s->st = SS_DONE;
+	return SYNC_DONE;
 }
 
 /* ---- push -------------------------------------------------------------- */
@@ -120,15 +187,106 @@ static int push_next(struct sync *s, struct buf *out)
 	return SYNC_CONTINUE;
 }
 
+struct restore {
+	struct rec *r;
+	const char *origin;
+};
+
+/* Merges one still-unsent outbox change into the restored record. */
+static int reapply(void *ctx, const void *change, size_t n, uint64_t ctr)
+{
+	struct restore *x = ctx;
+	struct wire_err e;
+	struct rec *c = NULL;
+	bool changed;
+	int rc;
+
+	(void)ctr;
+	if (wire_decode_change(change, n, x->origin, &c, &e))
+		return OP_EPROTO;
+	if (!x->r && !(x->r = rec_new(c->t, c->id)))
+		rc = OP_ENOMEM;
+	else
+		rc = rec_merge(x->r, c, NULL, NULL, &changed);
+	rec_free(c);
+	return rc;
+}
+
+/*
+ * A refused change leaves the outbox for the rejected list, and the local
+ * record becomes the server's (as the user may see it) plus the changes
+ * still waiting to be sent.
+ */
+static int on_refused(struct sync *s, const struct wire_reject *j, uint64_t upto)
+{
+	struct db *db = oc_db(s->c);
+	struct db_rejected r = { 0 };
+	struct buf change = BUF_INIT;
+	char tbl[DB_TBL_MAX + 1], id[RID_LEN + 1];
+	struct restore x = { NULL, oc_replica(s->c) };
+	int rc = db_outbox_get(db, j->ctr, &change, tbl, id);
+
+	if (rc) {
+		buf_release(&change);
+		return rc == OP_ENOTFOUND ? OP_OK : rc; /* not ours, or handled */
+	}
+	r.ctr = j->ctr;
+	r.tbl = tbl;
+	r.id = id;
+	r.change = change.p;
+	r.n = change.len;
+	r.code = j->code;
+	r.reason = j->msg;
+	r.at = hlc_wall_ms();
+	if (j->state && !(x.r = rec_dup(j->state)))
+		rc = OP_ENOMEM;
+	if (!rc)
+		rc = db_rejected_add(db, &r);
+	if (!rc)
+		rc = db_outbox_drop(db, j->ctr);
+	if (!rc)
+		rc = db_outbox_of(db, tbl, id, upto, reapply, &x);
+	if (!rc)
+		rc = x.r ? db_rec_save(db, x.r, 0) : db_rec_drop(db, tbl, id);
+	if (!rc)
+		log_debug("the server refused change %llu to %s %s: %s",
+			 (unsigned long long)j->ctr, tbl, id, j->msg);
+	rec_free(x.r);
+	buf_release(&change);
+	return rc;
+}
+
+static int apply_ack(struct sync *s, const struct wire_msg *m)
+{
+	struct db *db = oc_db(s->c);
+	size_t i;
+	int rc;
+
+	if (db_begin(db))
+		return OP_EIO;
+	for (i = 0, rc = 0; i < m->nrejected && !rc; i++)
+		rc = on_refused(s, &m->rejected[i], m->upto);
+	if (!rc)
+		rc = db_outbox_ack(db, m->upto);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
 static int on_ack(struct sync *s, const struct wire_msg *m, struct buf *out)
 {
 	if (m->n != s->batch_n || m->upto > s->sent_upto)
 		return failf(s, OP_EPROTO, "the server acknowledged changes that were not sent%s", "");
-	if (db_outbox_ack(oc_db(s->c), m->upto))
+	if (apply_ack(s, m))
 		return failf(s, OP_EIO, "cannot update the outbox: %s", db_errmsg(oc_db(s->c)));
 	s->stats.acked += m->applied + m->dup;
 	s->stats.dup += m->dup;
 	s->stats.conflicts += m->conflicts;
+	s->stats.rejected += m->nrejected;
+	/* Handling may have stopped short of what was sent: send the rest. */
+	s->sent_upto = m->upto;
 	return push_next(s, out);
 }
 
@@ -153,7 +311,9 @@ static void observe_rec(struct oc *c, const struct rec *r)
 		oc_observe(c, r->dels[i].hlc);
 }
 
-static int merge_one(struct oc *c, const struct rec *remote)
+/* Merges a pulled record; during a rescope every record received is
+ * stored with the mark, changed or not, so the sweep keeps it. */
+static int merge_one(struct oc *c, const struct rec *remote, uint64_t mark)
 {
 	struct db *db = oc_db(c);
 	struct rec *local = NULL;
@@ -161,14 +321,31 @@ static int merge_one(struct oc *c, const struct rec *remote)
 	int rc = db_rec_load(db, remote->t, remote->id, &local);
 
 	if (rc == OP_ENOTFOUND) {
-		rc = db_rec_save(db, remote, 0);
+		rc = db_rec_save(db, remote, mark);
 	} else if (!rc) {
 		rc = rec_merge(local, remote, NULL, NULL, &changed);
-		if (!rc && changed)
-			rc = db_rec_save(db, local, 0);
+		if (!rc && (changed || mark))
+			rc = db_rec_save(db, local, mark);
 	}
 	observe_rec(c, remote);
 	rec_free(local);
+	return rc;
+}
+
+/* The re-pull after a scope change is complete: drop what it did not
+ * bring (records outside the new scope), unless changes to them wait. */
+static int end_rescope(struct sync *s)
+{
+	uint64_t dropped = 0;
+	int rc = db_rec_sweep(oc_db(s->c), s->mark, &dropped);
+
+	if (!rc)
+		rc = db_meta_del(oc_db(s->c), "rescope");
+	if (!rc && dropped)
+		log_info("dropped %llu record(s) no longer in this user's scope",
+			 (unsigned long long)dropped);
+	s->stats.gone += dropped;
+	s->mark = 0;
 	return rc;
 }
 
@@ -180,8 +357,12 @@ static int apply_batch(struct sync *s, const struct wire_msg *m)
 
 	if (db_begin(db))
 		return OP_EIO;
-	for (i = 0, rc = 0; i < m->nrecs && !rc; i++)
-		rc = merge_one(s->c, m->recs[i]);
+	for (i = 0, rc = 0; i < m->ngone && !rc; i++)
+		rc = db_rec_drop(db, m->gone[i].t->name, m->gone[i].id);
+	for (i = 0; i < m->nrecs && !rc; i++)
+		rc = merge_one(s->c, m->recs[i], s->mark);
+	if (!rc && !m->more && s->mark)
+		rc = end_rescope(s);
 	if (!rc)
 		rc = db_meta_set_u64(db, "cursor", m->cursor);
 	if (!rc)
@@ -202,6 +383,7 @@ static int on_batch(struct sync *s, const struct wire_msg *m, struct buf *out)
 	if (apply_batch(s, m))
 		return failf(s, OP_EIO, "cannot store pulled records: %s", db_errmsg(oc_db(s->c)));
 	s->stats.pulled += m->nrecs;
+	s->stats.gone += m->ngone;
 	s->stats.cursor = m->cursor;
 	if (m->more)
 		return pull_next(s, out);
@@ -210,6 +392,38 @@ static int on_batch(struct sync *s, const struct wire_msg *m, struct buf *out)
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
+
+/*
+ * What the user may see changed (another team, a right withdrawn or
+ * granted): pull everything again and drop, at the end, what did not
+ * come. The mark survives an interrupted sync, so the drop still happens.
+ */
+static int check_scope(struct sync *s, const struct wire_msg *m)
+{
+	struct db *db = oc_db(s->c);
+	char scope[WIRE_SCOPE_HEX + 1] = "";
+	uint64_t ctr = 0;
+
+	db_meta_get_text(db, "scope", scope, sizeof(scope));
+	if (!strcmp(scope, m->scope))
+		return OP_OK;
+	if (db_begin(db))
+		return OP_EIO;
+	if (scope[0] || s->stats.cursor) {
+		log_info("pulling everything again: what this user may see changed");
+		db_meta_get_u64(db, "ctr", &ctr);
+		s->mark = ctr + 1; /* any value no record holds yet: records hold 0 or an older mark */
+		if (db_meta_set_u64(db, "rescope", s->mark) || db_meta_set_u64(db, "cursor", 0))
+			goto out_fail;
+		s->stats.cursor = 0;
+	}
+	if (db_meta_set_text(db, "scope", m->scope) || db_meta_set_text(db, "role", m->role))
+		goto out_fail;
+	return db_commit(db);
+out_fail:
+	db_rollback(db);
+	return OP_EIO;
+}
 
 /*
  * Refuses a server whose database is not the one this replica synced with
@@ -235,7 +449,7 @@ static int check_origin(struct sync *s, const struct wire_msg *m)
 		return failf(s, OP_ESTATE, "the server's change log is behind this replica: its database "
 			     "was restored from an older copy; nothing was exchanged and local changes are kept%s", "");
 	if (known[0] && schema == SCHEMA_VERSION)
-		return OP_OK;
+		return check_scope(s, m);
 	if (known[0])
 		log_info("pulling everything again: the schema changed");
 	s->stats.cursor = 0;
@@ -247,7 +461,7 @@ static int check_origin(struct sync *s, const struct wire_msg *m)
 		db_rollback(db);
 		return OP_EIO;
 	}
-	return db_commit(db);
+	return db_commit(db) ? OP_EIO : check_scope(s, m);
 }
 
 static int on_welcome(struct sync *s, const struct wire_msg *m, struct buf *out)
@@ -266,6 +480,12 @@ static int on_welcome(struct sync *s, const struct wire_msg *m, struct buf *out)
 			failf(s, OP_EIO, "cannot update the replica: %s", db_errmsg(oc_db(s->c)));
 	s->max_batch = m->max_batch && m->max_batch < WIRE_MAX_BATCH ? m->max_batch : WIRE_MAX_BATCH;
 	s->max_frame = m->max_frame && m->max_frame < WIRE_MAX_FRAME ? m->max_frame : WIRE_MAX_FRAME;
+	if (s->logout) {
+		if (wire_enc_logout(out))
+			return failf(s, OP_ENOMEM, "out of memory%s", "");
+		s->st = SS_BYE;
+		return SYNC_CONTINUE;
+	}
 	return push_next(s, out);
 }
 
@@ -281,15 +501,21 @@ int sync_on_message(struct sync *s, const void *msg, size_t len, struct buf *out
 	if (wire_decode(msg, len, NULL, false, &m, &e))
 		return failf(s, OP_EPROTO, "the server sent a bad message: %s", e.msg);
 	if (m.type == WIRE_ERROR) {
-		snprintf(why, sizeof(why), "the server refused the sync: %s (code %llu)",
+		snprintf(why, sizeof(why), "%s%s (code %llu)",
+			 s->st == SS_TOKEN ? "" : "the server refused the sync: ",
 			 m.msg, (unsigned long long)m.code);
-		rc = failf(s, m.code == WERR_VERSION ? OP_EVERSION : OP_EPROTO, "%s", why);
+		rc = failf(s, m.code == WERR_VERSION ? OP_EVERSION :
+			   m.code == WERR_AUTH ? OP_EDENIED : OP_EPROTO, "%s", why);
 	} else if (s->st == SS_WELCOME && m.type == WIRE_WELCOME) {
 		rc = on_welcome(s, &m, out);
 	} else if (s->st == SS_ACK && m.type == WIRE_ACK) {
 		rc = on_ack(s, &m, out);
 	} else if (s->st == SS_BATCH && m.type == WIRE_BATCH) {
 		rc = on_batch(s, &m, out);
+	} else if (s->st == SS_TOKEN && m.type == WIRE_TOKEN) {
+		rc = on_token(s, &m);
+	} else if (s->st == SS_BYE && m.type == WIRE_BYE) {
+		rc = on_bye(s);
 	} else {
 		rc = failf(s, OP_EPROTO, "the server sent an unexpected message%s", "");
 	}

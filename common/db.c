@@ -14,7 +14,14 @@ enum stmt_id {
 	S_META_GET, S_META_SET, S_META_DEL, S_REC_LOAD, S_REC_SAVE, S_MAX_SEQ,
 	S_REC_SINCE, S_REC_LIST, S_REC_LIST_BY, S_REC_COUNT, S_REC_RESOLVE,
 	S_CONFLICT_FIND, S_OUTBOX_ADD, S_OUTBOX_EACH, S_OUTBOX_ACK, S_OUTBOX_COUNT,
-	S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	/* server database only */
+	S_SREC_SAVE, S_SREC_SCOPE, S_SREC_RESCOPE, S_SREC_CHILDREN, S_GONE_ADD,
+	S_LOG_END, S_SINCE_ALL, S_SINCE_SCOPED,
+	/* client replica only */
+	S_REC_DROP, S_REC_DROP_ALL, S_REC_SWEEP, S_OUTBOX_GET, S_OUTBOX_OF, S_OUTBOX_DROP, S_REJ_ADD, S_REJ_EACH,
+	S_REJ_DROP, S_REJ_DROP_ALL, S_REJ_COUNT,
+	S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -47,6 +54,40 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SREC_SAVE] = "INSERT INTO rec(tbl, id, seq, alive, state, data, owner, parent) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(tbl, id) DO UPDATE "
+			"SET seq = excluded.seq, alive = excluded.alive, state = excluded.state, "
+			"data = excluded.data, owner = excluded.owner, parent = excluded.parent",
+	[S_SREC_SCOPE] = "SELECT owner FROM rec WHERE tbl = ?1 AND id = ?2",
+	[S_SREC_RESCOPE] = "UPDATE rec SET owner = ?3, seq = ?4 WHERE tbl = ?1 AND id = ?2",
+	[S_SREC_CHILDREN] = "SELECT tbl, id FROM rec WHERE parent = ?1 ORDER BY tbl, id",
+	[S_GONE_ADD] = "INSERT INTO gone(seq, tbl, id, owner) VALUES (?1, ?2, ?3, ?4)",
+	[S_LOG_END] = "SELECT max((SELECT coalesce(max(seq), 0) FROM rec), "
+		      "(SELECT coalesce(max(seq), 0) FROM gone))",
+	[S_SINCE_ALL] = "SELECT state, seq, tbl, id FROM rec WHERE seq > ?1 ORDER BY seq LIMIT ?3",
+	[S_SINCE_SCOPED] =
+		"SELECT state, seq, tbl, id FROM rec WHERE seq > ?1 "
+		"AND owner IN (SELECT value FROM json_each(?2)) "
+		"UNION ALL "
+		"SELECT NULL, g.seq, g.tbl, g.id FROM gone g WHERE g.seq > ?1 "
+		"AND g.owner IN (SELECT value FROM json_each(?2)) "
+		"AND NOT EXISTS (SELECT 1 FROM rec r WHERE r.tbl = g.tbl AND r.id = g.id "
+		"AND r.owner IN (SELECT value FROM json_each(?2))) "
+		"ORDER BY 2 LIMIT ?3",
+	[S_REC_DROP] = "DELETE FROM rec WHERE tbl = ?1 AND id = ?2",
+	[S_REC_DROP_ALL] = "DELETE FROM rec",
+	[S_REC_SWEEP] = "DELETE FROM rec WHERE seq <> ?1 AND NOT EXISTS "
+			"(SELECT 1 FROM outbox o WHERE o.tbl = rec.tbl AND o.id = rec.id)",
+	[S_OUTBOX_GET] = "SELECT change, tbl, id FROM outbox WHERE ctr = ?1",
+	[S_OUTBOX_OF] = "SELECT change, ctr FROM outbox WHERE tbl = ?2 AND id = ?3 "
+			"AND ctr > ?1 ORDER BY ctr",
+	[S_OUTBOX_DROP] = "DELETE FROM outbox WHERE ctr = ?1",
+	[S_REJ_ADD] = "INSERT OR REPLACE INTO rejected(ctr, tbl, id, change, code, reason, at) "
+		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_REJ_EACH] = "SELECT ctr, tbl, id, change, code, reason, at FROM rejected ORDER BY ctr",
+	[S_REJ_DROP] = "DELETE FROM rejected WHERE ctr = ?1",
+	[S_REJ_DROP_ALL] = "DELETE FROM rejected",
+	[S_REJ_COUNT] = "SELECT count(*) FROM rejected",
 };
 
 struct db {
@@ -342,9 +383,25 @@ int db_rec_load(struct db *db, const struct tbl_desc *t, const char *id,
 	return done(s, decode_col(s, 0, out));
 }
 
-int db_rec_save(struct db *db, const struct rec *r, uint64_t seq)
+static int one_u64(struct db *db, sqlite3_stmt *s, uint64_t *v)
 {
-	sqlite3_stmt *s = stmt(db, S_REC_SAVE);
+	(void)db;
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return done(s, OP_EIO);
+	*v = (uint64_t)sqlite3_column_int64(s, 0);
+	return done(s, OP_OK);
+}
+
+/* NULL binds SQL NULL. */
+static int bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+	return v ? bind_text(s, i, v) : sqlite3_bind_null(s, i);
+}
+
+static int save_with(struct db *db, enum stmt_id id, const struct rec *r,
+		     uint64_t seq, const char *owner, const char *parent)
+{
+	sqlite3_stmt *s = stmt(db, id);
 
 	if (!s)
 		return OP_EIO;
@@ -355,18 +412,117 @@ int db_rec_save(struct db *db, const struct rec *r, uint64_t seq)
 	if (bind_text(s, 1, r->t->name) || bind_text(s, 2, r->id) ||
 	    bind_u64(s, 3, seq) || sqlite3_bind_int(s, 4, rec_alive(r)) ||
 	    sqlite3_bind_blob(s, 5, db->state.p, (int)db->state.len, SQLITE_STATIC) ||
-	    sqlite3_bind_text(s, 6, db->data.p, (int)db->data.len, SQLITE_STATIC))
+	    sqlite3_bind_text(s, 6, db->data.p, (int)db->data.len, SQLITE_STATIC) ||
+	    (id == S_SREC_SAVE && (bind_opt(s, 7, owner) || bind_opt(s, 8, parent))))
 		return done(s, OP_EIO);
 	return step_done(s);
 }
 
-static int one_u64(struct db *db, sqlite3_stmt *s, uint64_t *v)
+int db_rec_save(struct db *db, const struct rec *r, uint64_t seq)
 {
-	(void)db;
-	if (sqlite3_step(s) != SQLITE_ROW)
+	return save_with(db, S_REC_SAVE, r, seq, NULL, NULL);
+}
+
+int db_rec_save_scoped(struct db *db, const struct rec *r, uint64_t seq,
+		       const char *owner, const char *parent)
+{
+	return save_with(db, S_SREC_SAVE, r, seq, owner, parent);
+}
+
+int db_rec_owner(struct db *db, const char *tbl, const char *id,
+		 char owner[DB_OWNER_MAX + 1])
+{
+	sqlite3_stmt *s = stmt(db, S_SREC_SCOPE);
+	const unsigned char *o;
+	int step;
+
+	owner[0] = '\0';
+	if (!s || bind_text(s, 1, tbl) || bind_text(s, 2, id))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE)
+		return done(s, OP_ENOTFOUND);
+	if (step != SQLITE_ROW)
 		return done(s, OP_EIO);
-	*v = (uint64_t)sqlite3_column_int64(s, 0);
+	if ((o = sqlite3_column_text(s, 0)) && sqlite3_column_bytes(s, 0) <= DB_OWNER_MAX)
+		memcpy(owner, o, (size_t)sqlite3_column_bytes(s, 0) + 1);
 	return done(s, OP_OK);
+}
+
+int db_rec_rescope(struct db *db, const char *tbl, const char *id,
+		   const char *owner, uint64_t seq)
+{
+	sqlite3_stmt *s = stmt(db, S_SREC_RESCOPE);
+
+	if (!s || bind_text(s, 1, tbl) || bind_text(s, 2, id) ||
+	    bind_opt(s, 3, owner) || bind_u64(s, 4, seq))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	return step_done(s);
+}
+
+int db_rec_children(struct db *db, const char *parent, db_ref_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = stmt(db, S_SREC_CHILDREN);
+	int rc, step;
+
+	if (!s || bind_text(s, 1, parent))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		const char *i = (const char *)sqlite3_column_text(s, 1);
+
+		if (t && i && (rc = fn(ctx, t, i)))
+			return done(s, rc);
+	}
+	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+}
+
+int db_gone_add(struct db *db, uint64_t seq, const char *tbl, const char *id,
+		const char *owner)
+{
+	sqlite3_stmt *s = stmt(db, S_GONE_ADD);
+
+	if (!s || bind_u64(s, 1, seq) || bind_text(s, 2, tbl) || bind_text(s, 3, id) ||
+	    bind_text(s, 4, owner))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	return step_done(s);
+}
+
+int db_log_end(struct db *db, uint64_t *seq)
+{
+	sqlite3_stmt *s = stmt(db, S_LOG_END);
+
+	return s ? one_u64(db, s, seq) : OP_EIO;
+}
+
+int db_rec_since_scoped(struct db *db, uint64_t cursor, const char *owners,
+			unsigned limit, db_scoped_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = stmt(db, owners ? S_SINCE_SCOPED : S_SINCE_ALL);
+	int rc, step;
+
+	if (!s || bind_u64(s, 1, cursor) || (owners && bind_text(s, 2, owners)) ||
+	    bind_u64(s, 3, limit))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 2);
+		const char *i = (const char *)sqlite3_column_text(s, 3);
+
+		rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+			(uint64_t)sqlite3_column_int64(s, 1), t ? t : "", i ? i : "");
+		if (rc)
+			return done(s, rc);
+	}
+	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+}
+
+int db_rec_drop(struct db *db, const char *tbl, const char *id)
+{
+	sqlite3_stmt *s = stmt(db, S_REC_DROP);
+
+	if (!s || bind_text(s, 1, tbl) || bind_text(s, 2, id))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	return step_done(s);
 }
 
 int db_max_seq(struct db *db, uint64_t *seq)
@@ -507,6 +663,132 @@ int db_outbox_each(struct db *db, uint64_t after, unsigned limit,
 		   db_blob_fn fn, void *ctx)
 {
 	return each_blob(db, S_OUTBOX_EACH, after, limit, fn, ctx);
+}
+
+int db_rec_drop_all(struct db *db)
+{
+	return run(db, S_REC_DROP_ALL);
+}
+
+int db_rec_sweep(struct db *db, uint64_t mark, uint64_t *dropped)
+{
+	sqlite3_stmt *s = stmt(db, S_REC_SWEEP);
+	int rc;
+
+	if (!s || bind_u64(s, 1, mark))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	rc = step_done(s);
+	*dropped = (uint64_t)sqlite3_changes(db->h);
+	return rc;
+}
+
+int db_outbox_get(struct db *db, uint64_t ctr, struct buf *change,
+		  char tbl[DB_TBL_MAX + 1], char id[RID_LEN + 1])
+{
+	sqlite3_stmt *s = stmt(db, S_OUTBOX_GET);
+	const unsigned char *t, *i;
+	int step;
+
+	if (!s || bind_u64(s, 1, ctr))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE)
+		return done(s, OP_ENOTFOUND);
+	t = sqlite3_column_text(s, 1);
+	i = sqlite3_column_text(s, 2);
+	if (step != SQLITE_ROW || !t || !i || sqlite3_column_bytes(s, 1) > DB_TBL_MAX ||
+	    sqlite3_column_bytes(s, 2) != RID_LEN)
+		return done(s, OP_EIO);
+	memcpy(tbl, t, (size_t)sqlite3_column_bytes(s, 1) + 1);
+	memcpy(id, i, RID_LEN + 1);
+	buf_reset(change);
+	if (buf_add(change, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0)))
+		return done(s, OP_ENOMEM);
+	return done(s, OP_OK);
+}
+
+int db_outbox_of(struct db *db, const char *tbl, const char *id, uint64_t after,
+		 db_blob_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = stmt(db, S_OUTBOX_OF);
+	int rc, step;
+
+	if (!s || bind_u64(s, 1, after) || bind_text(s, 2, tbl) || bind_text(s, 3, id))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+			(uint64_t)sqlite3_column_int64(s, 1));
+		if (rc)
+			return done(s, rc);
+	}
+	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+}
+
+int db_outbox_drop(struct db *db, uint64_t ctr)
+{
+	sqlite3_stmt *s = stmt(db, S_OUTBOX_DROP);
+
+	if (!s || bind_u64(s, 1, ctr))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	return step_done(s);
+}
+
+int db_rejected_add(struct db *db, const struct db_rejected *r)
+{
+	sqlite3_stmt *s = stmt(db, S_REJ_ADD);
+
+	if (!s || bind_u64(s, 1, r->ctr) || bind_text(s, 2, r->tbl) ||
+	    bind_text(s, 3, r->id) ||
+	    sqlite3_bind_blob(s, 4, r->change, (int)r->n, SQLITE_STATIC) ||
+	    bind_u64(s, 5, r->code) || bind_text(s, 6, r->reason) || bind_u64(s, 7, r->at))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	return step_done(s);
+}
+
+int db_rejected_each(struct db *db, db_rejected_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = stmt(db, S_REJ_EACH);
+	struct db_rejected r;
+	int rc, step;
+
+	if (!s)
+		return OP_EIO;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 1);
+		const char *i = (const char *)sqlite3_column_text(s, 2);
+		const char *why = (const char *)sqlite3_column_text(s, 5);
+
+		r.ctr = (uint64_t)sqlite3_column_int64(s, 0);
+		r.tbl = t ? t : "";
+		r.id = i ? i : "";
+		r.change = sqlite3_column_blob(s, 3);
+		r.n = (size_t)sqlite3_column_bytes(s, 3);
+		r.code = (uint64_t)sqlite3_column_int64(s, 4);
+		r.reason = why ? why : "";
+		r.at = (uint64_t)sqlite3_column_int64(s, 6);
+		if ((rc = fn(ctx, &r)))
+			return done(s, rc);
+	}
+	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+}
+
+int db_rejected_drop(struct db *db, uint64_t ctr, bool all, bool *found)
+{
+	sqlite3_stmt *s = stmt(db, all ? S_REJ_DROP_ALL : S_REJ_DROP);
+	int rc;
+
+	if (!s || (!all && bind_u64(s, 1, ctr)))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	rc = step_done(s);
+	*found = sqlite3_changes(db->h) > 0;
+	return rc;
+}
+
+int db_rejected_count(struct db *db, uint64_t *n)
+{
+	sqlite3_stmt *s = stmt(db, S_REJ_COUNT);
+
+	return s ? one_u64(db, s, n) : OP_EIO;
 }
 
 int db_outbox_ack(struct db *db, uint64_t upto)

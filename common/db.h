@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 #include "rec.h"
 #include "schema.h"
@@ -53,6 +54,47 @@ int db_rec_load(struct db *db, const struct tbl_desc *t, const char *id,
 int db_rec_save(struct db *db, const struct rec *r, uint64_t seq);
 /* Highest seq in the change log (0 when empty). */
 int db_max_seq(struct db *db, uint64_t *seq);
+/* Drops a record from a replica outright (not a delete: it left the
+ * user's scope, or the server refused its creation). */
+int db_rec_drop(struct db *db, const char *tbl, const char *id);
+int db_rec_drop_all(struct db *db);
+/* Drops the records not stored with seq == mark and without changes in
+ * the outbox (a replica whose scope changed, after pulling it afresh). */
+int db_rec_sweep(struct db *db, uint64_t mark, uint64_t *dropped);
+
+/* ---- server database only: scope and the eviction log ---- */
+
+#define DB_OWNER_MAX 32
+#define DB_TBL_MAX 31
+
+/* Stores r with its scope: owner and parent (NULL for none). */
+int db_rec_save_scoped(struct db *db, const struct rec *r, uint64_t seq,
+		       const char *owner, const char *parent);
+/* The stored owner of a record ("" when none). OP_ENOTFOUND if absent. */
+int db_rec_owner(struct db *db, const char *tbl, const char *id,
+		 char owner[DB_OWNER_MAX + 1]);
+/* Moves a record to owner (NULL: none) at change-log position seq. */
+int db_rec_rescope(struct db *db, const char *tbl, const char *id,
+		   const char *owner, uint64_t seq);
+typedef int (*db_ref_fn)(void *ctx, const char *tbl, const char *id);
+/* Records whose parent is id (contacts of a customer, conflict records
+ * of a record). */
+int db_rec_children(struct db *db, const char *parent, db_ref_fn fn, void *ctx);
+/* Notes that tbl/id left owner's scope at seq. */
+int db_gone_add(struct db *db, uint64_t seq, const char *tbl, const char *id,
+		const char *owner);
+/* The change log's end: the highest seq of records and evictions. */
+int db_log_end(struct db *db, uint64_t *seq);
+/*
+ * For a pull: the change log after cursor in seq order, at most limit
+ * entries, as seen by a reader whose scope is owners (a JSON array of user
+ * names; NULL: everything). An entry is a record state, or (blob NULL) a
+ * record that left the scope.
+ */
+typedef int (*db_scoped_fn)(void *ctx, const void *blob, size_t n, uint64_t seq,
+			    const char *tbl, const char *id);
+int db_rec_since_scoped(struct db *db, uint64_t cursor, const char *owners,
+			unsigned limit, db_scoped_fn fn, void *ctx);
 
 /*
  * Callback for stored blobs (record states with their seq, outbox changes
@@ -93,6 +135,33 @@ int db_outbox_add(struct db *db, uint64_t ctr, const struct rec *r,
 /* Changes with counter > after in counter order, at most limit of them. */
 int db_outbox_each(struct db *db, uint64_t after, unsigned limit,
 		   db_blob_fn fn, void *ctx);
+/* The change with counter ctr into change (reset first), with its record's
+ * table and id. OP_ENOTFOUND if it is not in the outbox. */
+int db_outbox_get(struct db *db, uint64_t ctr, struct buf *change,
+		  char tbl[DB_TBL_MAX + 1], char id[RID_LEN + 1]);
+/* Changes of one record with counter > after, in counter order. */
+int db_outbox_of(struct db *db, const char *tbl, const char *id, uint64_t after,
+		 db_blob_fn fn, void *ctx);
+int db_outbox_drop(struct db *db, uint64_t ctr);
+
+/* Changes the server refused, kept for the user (client replica). */
+struct db_rejected {
+	uint64_t ctr;
+	const char *tbl, *id;
+	const void *change;
+	size_t n;
+	uint64_t code;
+	const char *reason;
+	uint64_t at;          /* ms since the epoch */
+};
+int db_rejected_add(struct db *db, const struct db_rejected *r);
+/* Fields of r are borrowed for the call. */
+typedef int (*db_rejected_fn)(void *ctx, const struct db_rejected *r);
+int db_rejected_each(struct db *db, db_rejected_fn fn, void *ctx);
+/* Drops one (ctr) or all; *found says whether anything was dropped. */
+int db_rejected_drop(struct db *db, uint64_t ctr, bool all, bool *found);
+int db_rejected_count(struct db *db, uint64_t *n);
+
 /* Drops every change with counter <= upto. */
 int db_outbox_ack(struct db *db, uint64_t upto);
 int db_outbox_count(struct db *db, uint64_t *n);

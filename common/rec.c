@@ -28,6 +28,34 @@ struct rec *rec_new(const struct tbl_desc *t, const char *id)
 	return r;
 }
 
+struct rec *rec_dup(const struct rec *src)
+{
+	struct rec *r = rec_new(src->t, src->id);
+	int i;
+
+	if (!r)
+		return NULL;
+	vv_free(r->vv);
+	r->vv = vv_dup(src->vv);
+	if (!r->vv || (src->tomb && !(r->tomb = vv_dup(src->tomb))))
+		goto out_free;
+	if (src->ndels && !(r->dels = malloc(src->ndels * sizeof(*r->dels))))
+		goto out_free;
+	if (src->ndels)
+		memcpy(r->dels, src->dels, src->ndels * sizeof(*r->dels));
+	r->ndels = src->ndels;
+	for (i = 0; i < src->t->nfields; i++) {
+		r->f[i].set = src->f[i].set;
+		r->f[i].dot = src->f[i].dot;
+		if (val_copy(&r->f[i].v, &src->f[i].v))
+			goto out_free;
+	}
+	return r;
+out_free:
+	rec_free(r);
+	return NULL;
+}
+
 void rec_free(struct rec *r)
 {
 	int i;

@@ -21,7 +21,7 @@ static const struct fld_desc customer_fields[] = {
 	TXT("phone", 40, "main phone number"),
 	{ "email", FLD_EMAIL, false, 254, 0, 0, NULL, "main e-mail address" },
 	TXT("website", 300, "web site"),
-	TXT("owner", 100, "the account manager who owns the customer"),
+	TXT("owner", 32, "user name of the account manager who owns the customer"),
 	{ "credit", FLD_REAL, false, 0, 0, 1e15, NULL, "credit limit (>= 0)" },
 	{ "satisfaction", FLD_INT, false, 0, 1, 5, NULL, "satisfaction 1-5" },
 	TXT("note", 10000, "free text"),
@@ -55,9 +55,12 @@ static const struct fld_desc conflict_fields[] = {
 #define NF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const struct tbl_desc tables[] = {
-	{ "customer", customer_fields, NF(customer_fields), false, 0 },
-	{ "contact", contact_fields, NF(contact_fields), false, 1 },
-	{ "conflict", conflict_fields, NF(conflict_fields), true, 0 },
+	{ "customer", customer_fields, NF(customer_fields), false, 0,
+	  .owner = 8, .parent = -1, .parent_tbl = -1 },
+	{ "contact", contact_fields, NF(contact_fields), false, 1,
+	  .owner = -1, .parent = 0, .parent_tbl = -1 },
+	{ "conflict", conflict_fields, NF(conflict_fields), true, 0,
+	  .owner = -1, .parent = 1, .parent_tbl = 0 },
 };
 
 int tbl_count(void)

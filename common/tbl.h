@@ -40,6 +40,11 @@ struct tbl_desc {
 	int nfields;
 	bool server_only;  /* written by the server alone (conflict records) */
 	int label;         /* index of the field that names a record */
+	/* Scope (who may see a record), as field indexes or -1: `owner` holds
+	 * the owning user's name; otherwise the record hangs off the record
+	 * whose id is in `parent` (of the table named by `parent_tbl`, or of
+	 * the REF field's table) and shares its owner. */
+	int owner, parent, parent_tbl;
 };
 
 int tbl_count(void);

@@ -11,6 +11,7 @@
 
 #include "mp.h"
 #include "schema.h"
+#include "secret.h"
 #include "wire.h"
 
 #define WIRE_MAX_VV 4096 /* replicas in one version vector */
@@ -101,7 +102,8 @@ static int pk_dot_val(msgpack_packer *pk, const struct val *v,
 	return OP_OK;
 }
 
-int wire_enc_hello(struct buf *b, const char *replica, const char *agent)
+int wire_enc_hello(struct buf *b, const char *replica, const char *agent,
+		   const char *token)
 {
 	msgpack_packer pk;
 
@@ -109,26 +111,69 @@ int wire_enc_hello(struct buf *b, const char *replica, const char *agent)
 	if (pk_head(&pk, 6, "hello") || pk_kv_u64(&pk, "proto", WIRE_PROTO) ||
 	    pk_kv_u64(&pk, "schema", SCHEMA_VERSION) ||
 	    pk_kv_str(&pk, "replica", replica) || pk_kv_str(&pk, "agent", agent) ||
-	    pk_str(&pk, "auth") || msgpack_pack_nil(&pk))
+	    pk_str(&pk, "auth") || (token ? pk_str(&pk, token) : msgpack_pack_nil(&pk)))
 		return OP_ENOMEM;
 	return OP_OK;
 }
 
-int wire_enc_welcome(struct buf *b, const char *server, uint64_t min_schema,
-		     uint64_t log_end)
+int wire_enc_welcome(struct buf *b, const struct wire_welcome *w)
 {
 	msgpack_packer pk;
 
 	pk_init(&pk, b);
-	if (pk_head(&pk, 8, "welcome") || pk_kv_u64(&pk, "proto", WIRE_PROTO) ||
-	    pk_kv_u64(&pk, "log_end", log_end) ||
+	if (pk_head(&pk, 11, "welcome") || pk_kv_u64(&pk, "proto", WIRE_PROTO) ||
+	    pk_kv_u64(&pk, "log_end", w->log_end) ||
 	    pk_kv_u64(&pk, "schema", SCHEMA_VERSION) ||
-	    pk_kv_u64(&pk, "min_schema", min_schema) ||
-	    pk_kv_str(&pk, "server", server) ||
+	    pk_kv_u64(&pk, "min_schema", w->min_schema) ||
+	    pk_kv_str(&pk, "server", w->server) ||
 	    pk_kv_u64(&pk, "max_frame", WIRE_MAX_FRAME) ||
-	    pk_kv_u64(&pk, "max_batch", WIRE_MAX_BATCH))
+	    pk_kv_u64(&pk, "max_batch", WIRE_MAX_BATCH) ||
+	    pk_kv_str(&pk, "user", w->user) || pk_kv_str(&pk, "role", w->role) ||
+	    pk_kv_str(&pk, "scope", w->scope))
 		return OP_ENOMEM;
 	return OP_OK;
+}
+
+int wire_enc_login(struct buf *b, const char *user, const char *password,
+		   const char *replica, const char *agent)
+{
+	msgpack_packer pk;
+
+	pk_init(&pk, b);
+	if (pk_head(&pk, 6, "login") || pk_kv_u64(&pk, "proto", WIRE_PROTO) ||
+	    pk_kv_str(&pk, "user", user) || pk_kv_str(&pk, "password", password) ||
+	    pk_kv_str(&pk, "replica", replica) || pk_kv_str(&pk, "agent", agent))
+		return OP_ENOMEM;
+	return OP_OK;
+}
+
+int wire_enc_token(struct buf *b, const char *token, const char *user,
+		   const char *role, uint64_t expires)
+{
+	msgpack_packer pk;
+
+	pk_init(&pk, b);
+	if (pk_head(&pk, 5, "token") || pk_kv_str(&pk, "token", token) ||
+	    pk_kv_str(&pk, "user", user) || pk_kv_str(&pk, "role", role) ||
+	    pk_kv_u64(&pk, "expires", expires))
+		return OP_ENOMEM;
+	return OP_OK;
+}
+
+int wire_enc_logout(struct buf *b)
+{
+	msgpack_packer pk;
+
+	pk_init(&pk, b);
+	return pk_head(&pk, 1, "logout");
+}
+
+int wire_enc_bye(struct buf *b)
+{
+	msgpack_packer pk;
+
+	pk_init(&pk, b);
+	return pk_head(&pk, 1, "bye");
 }
 
 static size_t count_set(const struct rec *r)
@@ -205,16 +250,32 @@ int wire_enc_push_head(struct buf *b, uint64_t n, size_t count)
 }
 
 int wire_enc_ack(struct buf *b, uint64_t n, uint64_t upto, uint64_t applied,
-		 uint64_t dup, uint64_t conflicts)
+		 uint64_t dup, uint64_t conflicts, size_t nrejected)
 {
 	msgpack_packer pk;
 
 	pk_init(&pk, b);
-	if (pk_head(&pk, 6, "ack") || pk_kv_u64(&pk, "n", n) ||
+	if (pk_head(&pk, 7, "ack") || pk_kv_u64(&pk, "n", n) ||
 	    pk_kv_u64(&pk, "upto", upto) || pk_kv_u64(&pk, "applied", applied) ||
-	    pk_kv_u64(&pk, "dup", dup) || pk_kv_u64(&pk, "conflicts", conflicts))
+	    pk_kv_u64(&pk, "dup", dup) || pk_kv_u64(&pk, "conflicts", conflicts) ||
+	    pk_str(&pk, "rejected") || msgpack_pack_array(&pk, nrejected))
 		return OP_ENOMEM;
 	return OP_OK;
+}
+
+int wire_enc_reject(struct buf *b, uint64_t ctr, int code, const char *msg,
+		    const struct rec *state)
+{
+	msgpack_packer pk;
+
+	pk_init(&pk, b);
+	if (msgpack_pack_map(&pk, 4) || pk_kv_u64(&pk, "ctr", ctr) ||
+	    pk_kv_u64(&pk, "code", (uint64_t)code) || pk_kv_str(&pk, "msg", msg) ||
+	    pk_str(&pk, "state"))
+		return OP_ENOMEM;
+	if (!state)
+		return msgpack_pack_nil(&pk) ? OP_ENOMEM : OP_OK;
+	return wire_enc_state(b, state);
 }
 
 int wire_enc_pull(struct buf *b, uint64_t cursor, uint64_t limit)
@@ -228,15 +289,23 @@ int wire_enc_pull(struct buf *b, uint64_t cursor, uint64_t limit)
 	return OP_OK;
 }
 
-int wire_enc_batch_head(struct buf *b, uint64_t cursor, bool more, size_t count)
+int wire_enc_batch_head(struct buf *b, uint64_t cursor, bool more,
+			const struct wire_gone *gone, size_t ngone, size_t count)
 {
 	msgpack_packer pk;
+	size_t i;
 
 	pk_init(&pk, b);
-	if (pk_head(&pk, 4, "batch") || pk_kv_u64(&pk, "cursor", cursor) ||
+	if (pk_head(&pk, 5, "batch") || pk_kv_u64(&pk, "cursor", cursor) ||
 	    pk_str(&pk, "more") ||
 	    (more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) ||
-	    pk_str(&pk, "recs") || msgpack_pack_array(&pk, count))
+	    pk_str(&pk, "gone") || msgpack_pack_array(&pk, ngone))
+		return OP_ENOMEM;
+	for (i = 0; i < ngone; i++)
+		if (msgpack_pack_array(&pk, 2) || pk_str(&pk, gone[i].t->name) ||
+		    pk_strn(&pk, gone[i].id, RID_LEN))
+			return OP_ENOMEM;
+	if (pk_str(&pk, "recs") || msgpack_pack_array(&pk, count))
 		return OP_ENOMEM;
 	return OP_OK;
 }
@@ -420,6 +489,7 @@ struct fdecode {
 	bool strict;
 	bool state;         /* values are [value, replica, counter, time] */
 	const struct rec_dot *dot; /* change: the change's dot */
+	struct wire_err *inv;      /* change: where an invalid value is noted */
 };
 
 static int rd_dot(struct mp *m, const char *k, struct rec_dot *d,
@@ -457,8 +527,12 @@ static int rd_field(struct mp *m, struct rec *r, int i, const struct fdecode *fd
 	if (fd->strict) {
 		char why[OP_ERRLEN];
 
-		if (tbl_check(&r->t->fields[i], &r->f[i].v, why))
-			return fail(e, WERR_INVALID, "%s.%s: %s", r->t->name, k, why);
+		if (tbl_check(&r->t->fields[i], &r->f[i].v, why)) {
+			if (!fd->inv)
+				return fail(e, WERR_INVALID, "%s.%s: %s", r->t->name, k, why);
+			if (!fd->inv->code)
+				fail(fd->inv, WERR_INVALID, "%s.%s: %s", r->t->name, k, why);
+		}
 	}
 	r->f[i].set = true;
 	return OP_OK;
@@ -616,10 +690,10 @@ static unsigned need_mask(bool state)
 
 /* Checks a change against its origin and turns it into a partial state. */
 static int change_finish(struct rec *r, struct rparts *p, const char *origin,
-			 struct wire_err *e)
+			 struct wire_err *inv, struct wire_err *e)
 {
 	struct rec_dot d;
-	struct fdecode fd = { r->t, true, false, &d };
+	struct fdecode fd = { r->t, true, false, &d, inv };
 	uint32_t n;
 	int rc;
 
@@ -643,12 +717,13 @@ static int change_finish(struct rec *r, struct rparts *p, const char *origin,
 	return OP_OK;
 }
 
-/* Decodes a record state (origin NULL) or a change from origin. */
+/* Decodes a record state (origin NULL) or a change from origin, noting an
+ * invalid value of a change in *inv. */
 static int rd_record(struct mp *m, const char *origin, bool strict,
-		     struct rec **out, struct wire_err *e)
+		     struct rec **out, struct wire_err *inv, struct wire_err *e)
 {
 	struct rparts p = { 0 };
-	struct fdecode fd = { NULL, strict, true, NULL };
+	struct fdecode fd = { NULL, strict, true, NULL, NULL };
 	bool state = origin == NULL;
 	struct rec *r;
 	int rc;
@@ -671,7 +746,7 @@ static int rd_record(struct mp *m, const char *origin, bool strict,
 			goto out_free;
 		if ((p.mask & 1u << RK_TOMB) && (rc = rd_tomb(&p.tomb, r, e)))
 			goto out_free;
-	} else if ((rc = change_finish(r, &p, origin, e))) {
+	} else if ((rc = change_finish(r, &p, origin, inv, e))) {
 		goto out_free;
 	}
 	*out = r;
@@ -693,12 +768,15 @@ static int rd_records(struct mp *m, const char *k, const char *origin,
 		return fail(e, WERR_TOO_BIG, "\"%s\" holds %u items; the limit is %d",
 			    k, n, WIRE_MAX_BATCH);
 	out->recs = calloc(n ? n : 1, sizeof(*out->recs));
-	if (!out->recs)
+	if (origin)
+		out->invalid = calloc(n ? n : 1, sizeof(*out->invalid));
+	if (!out->recs || (origin && !out->invalid))
 		return fail(e, WERR_SERVER, "out of memory");
 	for (i = 0; i < n; i++) {
 		struct rec *r;
 
-		if ((rc = rd_record(m, origin, strict, &r, e)))
+		if ((rc = rd_record(m, origin, strict, &r,
+				    origin ? &out->invalid[i] : NULL, e)))
 			return rc;
 		if (r)
 			out->recs[out->nrecs++] = r;
@@ -717,28 +795,179 @@ struct mdesc {
 
 static const char *const k_hello[] = { "proto", "schema", "replica", "agent", "auth", NULL };
 static const char *const k_welcome[] = { "proto", "schema", "min_schema", "server",
-					 "max_frame", "max_batch", "log_end", NULL };
+					 "max_frame", "max_batch", "log_end", "user",
+					 "role", "scope", NULL };
 static const char *const k_push[] = { "n", "changes", NULL };
-static const char *const k_ack[] = { "n", "upto", "applied", "dup", "conflicts", NULL };
+static const char *const k_ack[] = { "n", "upto", "applied", "dup", "conflicts",
+				     "rejected", NULL };
 static const char *const k_pull[] = { "cursor", "limit", NULL };
-static const char *const k_batch[] = { "cursor", "more", "recs", NULL };
+static const char *const k_batch[] = { "cursor", "more", "recs", "gone", NULL };
 static const char *const k_error[] = { "code", "msg", NULL };
+static const char *const k_login[] = { "proto", "user", "password", "replica", "agent", NULL };
+static const char *const k_token[] = { "token", "user", "role", "expires", NULL };
+static const char *const k_none[] = { NULL };
 
 static const struct mdesc mdescs[] = {
-	{ "hello", WIRE_HELLO, k_hello, 0x0f },
-	{ "welcome", WIRE_WELCOME, k_welcome, 0x7f },
+	{ "hello", WIRE_HELLO, k_hello, 0x0f }, /* no "auth": not logged in */
+	{ "welcome", WIRE_WELCOME, k_welcome, 0x3ff },
 	{ "push", WIRE_PUSH, k_push, 0x3 },
 	{ "ack", WIRE_ACK, k_ack, 0x3 },
 	{ "pull", WIRE_PULL, k_pull, 0x1 },
 	{ "batch", WIRE_BATCH, k_batch, 0x7 },
 	{ "error", WIRE_ERROR, k_error, 0x3 },
+	{ "login", WIRE_LOGIN, k_login, 0x1f },
+	{ "token", WIRE_TOKEN, k_token, 0xf },
+	{ "logout", WIRE_LOGOUT, k_none, 0 },
+	{ "bye", WIRE_BYE, k_none, 0 },
 };
 
-static int rd_auth(struct mp *m, struct wire_err *e)
+/* Exactly n lowercase hex digits. */
+static int rd_hex(struct mp *m, const char *k, char *dst, size_t n,
+		  struct wire_err *e)
+{
+	const char *s;
+	size_t len, i;
+	int rc = mp_str(m, &s, &len);
+
+	if (rc)
+		return bad(e, rc, k, "a string");
+	for (i = 0; i < len && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')); i++)
+		;
+	if (len != n || i != len)
+		return fail(e, WERR_INVALID, "\"%s\" must be %zu lowercase hex digits", k, n);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return OP_OK;
+}
+
+/* hello's "auth": a device token, or nil when not logged in. */
+static int rd_auth(struct mp *m, char tok[WIRE_TOKEN_HEX + 1], struct wire_err *e)
 {
 	if (mp_peek(m) != MP_NIL)
-		return fail(e, WERR_AUTH, "this server does not support authentication yet");
+		return rd_hex(m, "auth", tok, WIRE_TOKEN_HEX, e);
+	tok[0] = '\0';
 	return mp_nil(m) ? bad(e, MP_ETRUNC, "auth", "") : OP_OK;
+}
+
+/* A user or role name: 1..WIRE_NAME_MAX of [a-z0-9._-]. */
+static int rd_name(struct mp *m, const char *k, char dst[WIRE_NAME_MAX + 1],
+		   struct wire_err *e)
+{
+	const char *s;
+	size_t n, i;
+	int rc = mp_str(m, &s, &n);
+
+	if (rc)
+		return bad(e, rc, k, "a string");
+	for (i = 0; i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+			      s[i] == '.' || s[i] == '_' || s[i] == '-'); i++)
+		;
+	if (n == 0 || n > WIRE_NAME_MAX || i != n)
+		return fail(e, WERR_INVALID, "\"%s\" must be 1 to %d of a-z, 0-9, '.', '_' and '-'",
+			    k, WIRE_NAME_MAX);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return OP_OK;
+}
+
+static int rd_password(struct mp *m, char dst[WIRE_PW_MAX + 1], struct wire_err *e)
+{
+	const char *s;
+	size_t n;
+	int rc = mp_str(m, &s, &n);
+
+	if (rc)
+		return bad(e, rc, "password", "a string");
+	if (n == 0 || n > WIRE_PW_MAX || memchr(s, '\0', n))
+		return fail(e, WERR_INVALID, "\"password\" must be 1 to %d bytes without NUL",
+			    WIRE_PW_MAX);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return OP_OK;
+}
+
+/* One refusal in an ack: {ctr, code, msg, state}. */
+static int rd_reject(struct mp *m, bool strict, struct wire_reject *r,
+		     struct wire_err *e)
+{
+	static const char *const keys[] = { "ctr", "code", "msg", "state" };
+	unsigned mask = 0;
+	char key[32];
+	uint32_t n, j;
+	int rc, k;
+
+	if ((rc = mp_map(m, &n)))
+		return bad(e, rc, "rejected", "maps");
+	for (j = 0; j < n; j++) {
+		if ((rc = rd_key(m, key, e)))
+			return rc;
+		for (k = 0; k < 4 && strcmp(key, keys[k]); k++)
+			;
+		if (k == 4)
+			return fail(e, WERR_UNKNOWN_FIELD, "unknown key \"%s\" in a refusal", key);
+		if ((rc = seen(&mask, k, key, e)))
+			return rc;
+		if (k == 0)
+			rc = rd_u64(m, key, &r->ctr, e);
+		else if (k == 1)
+			rc = rd_u64(m, key, &r->code, e);
+		else if (k == 2)
+			rc = rd_text(m, key, r->msg, sizeof(r->msg), e);
+		else if (mp_peek(m) == MP_NIL)
+			rc = mp_nil(m) ? bad(e, MP_ETRUNC, key, "") : OP_OK;
+		else
+			rc = rd_record(m, NULL, strict, &r->state, NULL, e);
+		if (rc)
+			return rc;
+	}
+	return mask == 0xf ? OP_OK : fail(e, WERR_MALFORMED, "a refusal lacks a required key");
+}
+
+static int rd_rejects(struct mp *m, bool strict, struct wire_msg *out,
+		      struct wire_err *e)
+{
+	uint32_t n, i;
+	int rc = mp_array(m, &n);
+
+	if (rc)
+		return bad(e, rc, "rejected", "an array");
+	if (n > WIRE_MAX_BATCH)
+		return fail(e, WERR_TOO_BIG, "\"rejected\" holds more than %d items", WIRE_MAX_BATCH);
+	/* One spare entry: a refusal that fails midway is freed from there. */
+	if (!(out->rejected = calloc(n + 1, sizeof(*out->rejected))))
+		return fail(e, WERR_SERVER, "out of memory");
+	for (i = 0; i < n; i++, out->nrejected++)
+		if ((rc = rd_reject(m, strict, &out->rejected[i], e)))
+			return rc;
+	return OP_OK;
+}
+
+/* Records that left the scope: [[tbl, id], ...]. */
+static int rd_gones(struct mp *m, bool strict, struct wire_msg *out,
+		    struct wire_err *e)
+{
+	uint32_t n, i, two;
+	int rc = mp_array(m, &n);
+
+	if (rc)
+		return bad(e, rc, "gone", "an array");
+	if (n > WIRE_MAX_BATCH)
+		return fail(e, WERR_TOO_BIG, "\"gone\" holds more than %d items", WIRE_MAX_BATCH);
+	if (!(out->gone = calloc(n ? n : 1, sizeof(*out->gone))))
+		return fail(e, WERR_SERVER, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct wire_gone *g = &out->gone[out->ngone];
+
+		if ((rc = mp_array(m, &two)))
+			return bad(e, rc, "gone", "an array of [table, id]");
+		if (two != 2)
+			return fail(e, WERR_MALFORMED, "an entry of \"gone\" must have 2 elements");
+		if ((rc = rd_table(m, &g->t, strict, e)) || (rc = rd_id(m, "gone", g->id, e)))
+			return rc;
+		if (g->t)
+			out->ngone++; /* lenient: a table this build does not know */
+	}
+	return OP_OK;
 }
 
 /* Reads the value of key `k` of message type d into out. */
@@ -751,7 +980,15 @@ static int rd_msg_key(struct mp *m, const struct mdesc *d, const char *k,
 	if (!strcmp(k, "min_schema")) return rd_u64(m, k, &out->min_schema, e);
 	if (!strcmp(k, "replica") || !strcmp(k, "server")) return rd_id(m, k, out->replica, e);
 	if (!strcmp(k, "agent")) return rd_text(m, k, out->agent, sizeof(out->agent), e);
-	if (!strcmp(k, "auth")) return rd_auth(m, e);
+	if (!strcmp(k, "auth")) return rd_auth(m, out->token, e);
+	if (!strcmp(k, "token")) return rd_hex(m, k, out->token, WIRE_TOKEN_HEX, e);
+	if (!strcmp(k, "scope")) return rd_hex(m, k, out->scope, WIRE_SCOPE_HEX, e);
+	if (!strcmp(k, "user")) return rd_name(m, k, out->user, e);
+	if (!strcmp(k, "role")) return rd_name(m, k, out->role, e);
+	if (!strcmp(k, "password")) return rd_password(m, out->password, e);
+	if (!strcmp(k, "expires")) return rd_u64(m, k, &out->expires, e);
+	if (!strcmp(k, "rejected")) return rd_rejects(m, strict, out, e);
+	if (!strcmp(k, "gone")) return rd_gones(m, strict, out, e);
 	if (!strcmp(k, "max_frame")) return rd_u64(m, k, &out->max_frame, e);
 	if (!strcmp(k, "max_batch")) return rd_u64(m, k, &out->max_batch, e);
 	if (!strcmp(k, "n")) return rd_u64(m, k, &out->n, e);
@@ -858,18 +1095,33 @@ void wire_msg_release(struct wire_msg *m)
 	for (i = 0; i < m->nrecs; i++)
 		rec_free(m->recs[i]);
 	free(m->recs);
+	free(m->invalid);
+	for (i = 0; i < m->nrejected; i++)
+		rec_free(m->rejected[i].state);
+	if (m->rejected)
+		rec_free(m->rejected[m->nrejected].state); /* one that failed */
+	free(m->rejected);
+	free(m->gone);
+	secret_wipe(m->password, sizeof(m->password));
 	m->recs = NULL;
-	m->nrecs = 0;
+	m->invalid = NULL;
+	m->rejected = NULL;
+	m->gone = NULL;
+	m->nrecs = m->nrejected = m->ngone = 0;
 }
 
-int wire_decode_state(const void *buf, size_t len, bool strict,
+/* One record state or change on its own (storage, the outbox). */
+static int decode_one(const void *buf, size_t len, const char *origin, bool strict,
 		      struct rec **out, struct wire_err *e)
 {
 	struct mp m;
 	int rc;
 
+	*out = NULL;
 	mp_init(&m, buf, len);
-	rc = rd_record(&m, NULL, strict, out, e);
+	rc = rd_record(&m, origin, strict, out, NULL, e);
+	if (!rc && !*out && origin) /* a state of an unknown table is skipped */
+		rc = fail(e, WERR_UNKNOWN_TABLE, "a change of an unknown table");
 	if (!rc && !mp_done(&m)) {
 		rec_free(*out);
 		*out = NULL;
@@ -877,3 +1129,16 @@ int wire_decode_state(const void *buf, size_t len, bool strict,
 	}
 	return rc;
 }
+
+int wire_decode_change(const void *buf, size_t len, const char *origin,
+		       struct rec **out, struct wire_err *e)
+{
+	return decode_one(buf, len, origin, true, out, e);
+}
+
+int wire_decode_state(const void *buf, size_t len, bool strict,
+		      struct rec **out, struct wire_err *e)
+{
+	return decode_one(buf, len, NULL, strict, out, e);
+}
+

@@ -19,18 +19,40 @@ if [ ! -f "$DEMO/cert.pem" ]; then
 		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
 	chmod 600 "$DEMO/key.pem"
 fi
+# Demo users: the demo customers belong to alice, bob, carol and dan;
+# sue supervises alice and bob, tom carol and dan; eve is an executive.
+# Random passwords go to demo/passwords (readable by you only).
+add_user() { # NAME ROLE [--supervisor S]
+	local pw
+	pw=$(openssl rand -hex 8)
+	printf '%s\n' "$pw" | build/server/outpostd user add "$@" --db "$DEMO/server.db" >/dev/null
+	printf '%-6s %-11s %s\n' "$1" "$3" "$pw" >>"$DEMO/passwords"
+}
 if [ ! -f "$DEMO/server.db" ]; then
 	build/server/outpostd demo --db "$DEMO/server.db" --customers 300
+	rm -f "$DEMO/passwords"
+	(umask 077 && : >"$DEMO/passwords")
+	add_user admin --role admin
+	add_user sue --role supervisor
+	add_user tom --role supervisor
+	add_user alice --role manager --supervisor sue
+	add_user bob --role manager --supervisor sue
+	add_user carol --role manager --supervisor tom
+	add_user dan --role manager --supervisor tom
+	add_user eve --role executive
 fi
 
 cat <<MSG
 
 Outpost demo server: wss://127.0.0.1:$PORT   (database $DEMO/server.db)
-Point a client at it from another terminal:
+Demo users and their passwords are in $DEMO/passwords. From another terminal:
 
-  $ROOT/build/client/outpost --home /tmp/outpost-a init --server wss://127.0.0.1:$PORT --ca $DEMO/cert.pem
-  $ROOT/build/client/outpost --home /tmp/outpost-a sync
-  $ROOT/build/client/outpost --home /tmp/outpost-a customer list
+  $ROOT/build/client/outpost --home /tmp/outpost-alice init --server wss://127.0.0.1:$PORT --ca $DEMO/cert.pem
+  $ROOT/build/client/outpost --home /tmp/outpost-alice login --user alice    (asks for alice's password)
+  $ROOT/build/client/outpost --home /tmp/outpost-alice sync
+  $ROOT/build/client/outpost --home /tmp/outpost-alice customer list
+
+alice receives her own customers; sue those of alice and bob; eve reads everything.
 
 MSG
 exec build/server/outpostd --db "$DEMO/server.db" --listen "127.0.0.1:$PORT" \

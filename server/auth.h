@@ -44,6 +44,10 @@ void auth_token_digest(const unsigned char *tok, size_t n,
  */
 struct auth_limit; /* opaque */
 
+#define AUTH_LIMIT_KEYS 1024   /* keys remembered at once */
+#define AUTH_LIMIT_MAX 32      /* largest useful max (larger is capped) */
+#define AUTH_LIMIT_KEY 63      /* key bytes compared (longer keys are cut) */
+
 /* New limiter; owned by the caller: auth_limit_free(). NULL when out of
  * memory. */
 struct auth_limit *auth_limit_new(unsigned max, uint64_t window_ms);

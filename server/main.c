@@ -1,9 +1,11 @@
 /*
  * main.c - outpostd: the sync server, plus its administration commands.
  *
- *   outpostd --db PATH --listen HOST:PORT --cert FILE --key FILE
+ *   outpostd --db PATH --listen HOST:PORT --cert FILE --key FILE [--token-ttl S]
+ *   outpostd --db PATH --listen HOST:PORT --dev-plain-ws   (development only)
  *   outpostd demo --db PATH [--customers N] [--seed N]
  *   outpostd conflicts --db PATH [--json]
+ *   outpostd user|role|device|audit ...                    (see admin.h)
  *
  * The server runs one libwebsockets poll loop; SIGINT/SIGTERM stop it
  * between callbacks, so the transaction in hand is always finished.
@@ -28,14 +30,22 @@ struct opts {
 	const char *db, *listen, *cert, *key, *log_level;
 	int customers;
 	unsigned seed;
-	bool json;
+	long token_ttl;
+	bool json, plain;
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: outpostd --db PATH --listen HOST:PORT --cert FILE --key FILE [--log-level LEVEL]\n"
+	fputs("usage: outpostd --db PATH --listen HOST:PORT --cert FILE --key FILE\n"
+	      "                [--token-ttl SECONDS] [--log-level LEVEL]\n"
+	      "       outpostd --db PATH --listen HOST:PORT --dev-plain-ws   (unencrypted; development only)\n"
 	      "       outpostd demo --db PATH [--customers N] [--seed N]\n"
-	      "       outpostd conflicts --db PATH [--json]\n", f);
+	      "       outpostd conflicts --db PATH [--json]\n"
+	      "       outpostd user add NAME --role ROLE [--supervisor NAME] [--full-name TEXT] --db PATH\n"
+	      "       outpostd user list|disable|enable|passwd|set-role|set-team ... --db PATH\n"
+	      "       outpostd role list|grant|withdraw ... --db PATH\n"
+	      "       outpostd device list|revoke ... --db PATH\n"
+	      "       outpostd audit --db PATH [--user NAME] [--record ID] [--limit N] [--json]\n", f);
 }
 
 static int parse_num(const char *opt, const char *v, long lo, long hi, long *out)
@@ -63,6 +73,10 @@ static int parse_opts(int argc, char **argv, int i, struct opts *o)
 			o->json = true;
 			continue;
 		}
+		if (!strcmp(a, "--dev-plain-ws")) {
+			o->plain = true;
+			continue;
+		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			exit(0);
@@ -81,6 +95,10 @@ static int parse_opts(int argc, char **argv, int i, struct opts *o)
 			if (parse_num(a, v, 0, 1000000, &n))
 				return -1;
 			o->customers = (int)n;
+		} else if (!strcmp(a, "--token-ttl")) {
+			if (parse_num(a, v, 1, 10L * 366 * 24 * 3600, &n))
+				return -1;
+			o->token_ttl = n;
 		} else if (!strcmp(a, "--seed")) {
 			if (parse_num(a, v, 0, 2147483647, &n))
 				return -1;
@@ -153,10 +171,12 @@ static struct lws_context *make_context(struct srv *srv, const struct opts *o,
 	info.iface = host;
 	info.protocols = proto_sync_protocols;
 	info.user = srv;
-	info.ssl_cert_filepath = o->cert;
-	info.ssl_private_key_filepath = o->key;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-		       LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	if (!o->plain) {
+		info.ssl_cert_filepath = o->cert;
+		info.ssl_private_key_filepath = o->key;
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	}
+	info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	if (strchr(host, '.') && !strchr(host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	return lws_create_context(&info);
@@ -169,8 +189,13 @@ static int serve(const struct opts *o)
 	struct srv *srv;
 	int port, n = 0;
 
-	if (!o->db || !o->listen || !o->cert || !o->key) {
-		fprintf(stderr, "outpostd: --db, --listen, --cert and --key are all required; see --help\n");
+	if (!o->db || !o->listen || (!o->plain && (!o->cert || !o->key))) {
+		fprintf(stderr, "outpostd: --db, --listen, --cert and --key are all required "
+			"(plain ws only with --dev-plain-ws); see --help\n");
+		return 2;
+	}
+	if (o->plain && (o->cert || o->key)) {
+		fprintf(stderr, "outpostd: --dev-plain-ws serves without TLS; drop --cert and --key\n");
 		return 2;
 	}
 	if (split_listen(o->listen, host, sizeof(host), &port))
@@ -179,6 +204,8 @@ static int serve(const struct opts *o)
 		fprintf(stderr, "outpostd: %s\n", err);
 		return 1;
 	}
+	if (o->token_ttl)
+		gate_set_token_ttl(srv_gate(srv), (uint64_t)o->token_ttl * 1000);
 	lws_set_log_level(LLL_ERR, NULL);
 	install_signals();
 	ctx = make_context(srv, o, host, port);
@@ -188,7 +215,11 @@ static int serve(const struct opts *o)
 		srv_close(srv);
 		return 1;
 	}
-	printf("outpostd: listening on wss://%s:%d (database %s, replica %s)\n", host,
+	if (o->plain)
+		fprintf(stderr, "outpostd: WARNING: --dev-plain-ws: passwords, tokens and data travel "
+			"unencrypted; never use this outside development\n");
+	printf("outpostd: listening on %s://%s:%d (database %s, replica %s)\n",
+	       o->plain ? "ws" : "wss", host,
 	       lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default")),
 	       o->db, srv_replica(srv));
 	fflush(stdout);

@@ -67,7 +67,8 @@ static int close_with_reason(struct lws *wsi, struct pss *pss)
 	if (n > 120) /* a control frame holds 125 bytes; keep UTF-8 whole */
 		for (n = 120; n > 0 && ((unsigned char)why[n] & 0xc0) == 0x80; n--)
 			;
-	lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why, n);
+	lws_close_reason(wsi, n ? LWS_CLOSE_STATUS_POLICY_VIOLATION : LWS_CLOSE_STATUS_NORMAL,
+			 (unsigned char *)why, n);
 	return -1;
 }
 

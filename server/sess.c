@@ -7,9 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
+#include "gate.h"
 #include "log.h"
 #include "schema.h"
 #include "sess.h"
+#include "hlc.h"
+#include "secret.h"
+#include "users.h"
 
 /* Oldest client schema this server still syncs with. */
 #define MIN_CLIENT_SCHEMA 1
@@ -31,6 +36,8 @@ struct sess {
 	enum sess_state st;
 	char peer[64];
 	char replica[RID_LEN + 1];
+	char token[WIRE_TOKEN_HEX + 1];  /* checked again on every request */
+	struct access acc;               /* the user's rights, re-read per request */
 	size_t pre;
 	struct buf rx;          /* message being reassembled */
 	bool rx_overflow;
@@ -62,6 +69,8 @@ void sess_free(struct sess *s)
 		free(f);
 	}
 	buf_release(&s->rx);
+	access_release(&s->acc);
+	secret_wipe(s->token, sizeof(s->token));
 	free(s);
 }
 
@@ -135,8 +144,30 @@ bool sess_fail(struct sess *s, int code, const char *msg)
 	return false;
 }
 
+/*
+ * Checks the session's token for replica and loads the user's rights;
+ * done for hello and again for every request, so a revoked device, an
+ * expired token, a disabled user or a withdrawn right stops at once.
+ */
+static bool authorize(struct sess *s, const char *replica)
+{
+	char user[USERS_NAME_MAX + 1];
+	struct wire_err e;
+	int rc;
+
+	if (gate_check(srv_db(s->srv), s->token, replica, s->peer, user, &e))
+		return sess_fail(s, e.code, e.msg);
+	rc = access_load(srv_db(s->srv), user, &s->acc);
+	if (rc == OP_ENOTFOUND || rc == OP_EDENIED)
+		return sess_fail(s, WERR_AUTH, "this account is disabled; ask an administrator");
+	if (rc)
+		return sess_fail(s, WERR_SERVER, "the server cannot read the user's rights");
+	return true;
+}
+
 static bool on_hello(struct sess *s, const struct wire_msg *m)
 {
+	struct wire_welcome w;
 	struct buf b = BUF_INIT;
 	char msg[OP_ERRLEN], agent[sizeof(m->agent)];
 
@@ -155,38 +186,91 @@ static bool on_hello(struct sess *s, const struct wire_msg *m)
 			 (unsigned long long)m->schema, SCHEMA_VERSION);
 		return sess_fail(s, WERR_VERSION, msg);
 	}
+	memcpy(s->token, m->token, sizeof(s->token));
+	if (!authorize(s, m->replica))
+		return false;
 	memcpy(s->replica, m->replica, RID_LEN + 1);
-	if (wire_enc_welcome(&b, srv_replica(s->srv), MIN_CLIENT_SCHEMA, srv_log_end(s->srv)) ||
-	    queue(s, &b)) {
+	users_device_seen(srv_db(s->srv), s->replica, hlc_wall_ms(), s->peer);
+	w.server = srv_replica(s->srv);
+	w.min_schema = MIN_CLIENT_SCHEMA;
+	w.log_end = srv_log_end(s->srv);
+	w.user = s->acc.user;
+	w.role = s->acc.role;
+	w.scope = s->acc.scope;
+	if (wire_enc_welcome(&b, &w) || queue(s, &b)) {
 		buf_release(&b);
 		return sess_fail(s, WERR_SERVER, "out of memory");
 	}
 	buf_release(&b);
 	utf8_clean(agent, sizeof(agent), m->agent, strlen(m->agent));
-	log_info("session %s: replica %s (%s) connected", s->peer, s->replica, agent);
+	log_info("session %s: %s on replica %s (%s) connected", s->peer, s->acc.user,
+		 s->replica, agent);
 	s->st = ST_READY;
 	return true;
 }
 
+static bool on_login(struct sess *s, const struct wire_msg *m)
+{
+	struct gate_login l = { m->user, m->password, m->replica, "", s->peer };
+	char agent[sizeof(m->agent)];
+	struct gate_token t;
+	struct wire_err e;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (m->proto != WIRE_PROTO)
+		return sess_fail(s, WERR_VERSION, "this protocol version is not supported; upgrade the client");
+	utf8_clean(agent, sizeof(agent), m->agent, strlen(m->agent));
+	l.agent = agent;
+	if (gate_login(srv_gate(s->srv), srv_db(s->srv), &l, &t, &e))
+		return sess_fail(s, e.code, e.msg);
+	rc = wire_enc_token(&b, t.token, m->user, t.role, t.expires);
+	if (!rc)
+		rc = queue(s, &b);
+	buf_release(&b);
+	secret_wipe(&t, sizeof(t));
+	return rc ? sess_fail(s, WERR_SERVER, "out of memory") : true;
+}
+
+static bool on_logout(struct sess *s)
+{
+	struct buf b = BUF_INIT;
+	bool ok;
+
+	if (gate_logout(srv_db(s->srv), s->acc.user, s->replica, s->peer))
+		return sess_fail(s, WERR_SERVER, "the server could not revoke the token");
+	log_info("session %s: %s logged out of replica %s", s->peer, s->acc.user, s->replica);
+	ok = !wire_enc_bye(&b) && !queue(s, &b);
+	buf_release(&b);
+	s->st = ST_CLOSING;
+	return ok ? false : sess_fail(s, WERR_SERVER, "out of memory");
+}
+
 static bool on_push(struct sess *s, const struct wire_msg *m)
 {
+	struct srv_actor who = { &s->acc, s->replica, s->peer };
 	struct srv_push_result res;
 	struct wire_err e;
 	struct buf b = BUF_INIT;
+	int rc;
 
-	if (srv_push(s->srv, s->replica, m->recs, m->nrecs, &res, &e))
+	if (!authorize(s, s->replica))
+		return false;
+	if (srv_push(s->srv, &who, m->recs, m->invalid, m->nrecs, &res, &e))
 		return sess_fail(s, e.code, e.msg);
-	log_debug("session %s: push %llu: %zu changes, %llu applied, %llu dup, %llu conflicts",
+	log_debug("session %s: push %llu: %zu changes, %llu applied, %llu dup, %llu conflicts, %zu refused",
 		  s->peer, (unsigned long long)m->n, m->nrecs,
 		  (unsigned long long)res.applied, (unsigned long long)res.dup,
-		  (unsigned long long)res.conflicts);
-	if (wire_enc_ack(&b, m->n, res.upto, res.applied, res.dup, res.conflicts) ||
-	    queue(s, &b)) {
-		buf_release(&b);
-		return sess_fail(s, WERR_SERVER, "out of memory");
-	}
+		  (unsigned long long)res.conflicts, res.nrejected);
+	rc = wire_enc_ack(&b, m->n, res.upto, res.applied, res.dup, res.conflicts,
+			  res.nrejected);
+	if (!rc)
+		rc = buf_add(&b, res.rejects.p, res.rejects.len);
+	if (!rc)
+		rc = queue(s, &b);
 	buf_release(&b);
-	return true;
+	srv_push_release(&res);
+	return rc ? sess_fail(s, WERR_SERVER, "out of memory") : true;
 }
 
 static bool on_pull(struct sess *s, const struct wire_msg *m)
@@ -196,7 +280,9 @@ static bool on_pull(struct sess *s, const struct wire_msg *m)
 
 	if (m->cursor > INT64_MAX)
 		return sess_fail(s, WERR_INVALID, "the pull cursor is beyond the change log");
-	rc = srv_pull(s->srv, m->cursor, (unsigned)(m->limit > WIRE_MAX_BATCH ?
+	if (!authorize(s, s->replica))
+		return false;
+	rc = srv_pull(s->srv, &s->acc, m->cursor, (unsigned)(m->limit > WIRE_MAX_BATCH ?
 						  WIRE_MAX_BATCH : m->limit), &b);
 	if (!rc)
 		rc = queue(s, &b);
@@ -206,11 +292,6 @@ static bool on_pull(struct sess *s, const struct wire_msg *m)
 	return true;
 }
 
-/*
- * True if buf is a map whose first pair is "t": "push". Before hello there
- * is no replica to check a push's changes against, so decoding one would
- * report its changes as invalid instead of the real fault, its timing.
- */
 static bool on_message(struct sess *s, const void *buf, size_t len)
 {
 	struct wire_msg m;
@@ -221,8 +302,10 @@ static bool on_message(struct sess *s, const void *buf, size_t len)
 		return sess_fail(s, WERR_TOO_BIG, "too many requests awaiting replies; read the replies first");
 	if (wire_decode(buf, len, s->replica, true, &m, &e))
 		return sess_fail(s, e.code, e.msg);
-	if (s->st == ST_HELLO && m.type != WIRE_HELLO)
-		ok = sess_fail(s, WERR_STATE, "the first message must be hello");
+	if (s->st == ST_HELLO && m.type == WIRE_LOGIN)
+		ok = on_login(s, &m);
+	else if (s->st == ST_HELLO && m.type != WIRE_HELLO)
+		ok = sess_fail(s, WERR_STATE, "the first message must be hello (or login)");
 	else if (m.type == WIRE_HELLO)
 		ok = s->st == ST_HELLO ? on_hello(s, &m) :
 			sess_fail(s, WERR_STATE, "hello was already received");
@@ -230,6 +313,8 @@ static bool on_message(struct sess *s, const void *buf, size_t len)
 		ok = on_push(s, &m);
 	else if (m.type == WIRE_PULL)
 		ok = on_pull(s, &m);
+	else if (m.type == WIRE_LOGOUT)
+		ok = on_logout(s);
 	else
 		ok = sess_fail(s, WERR_STATE, "the server does not accept this message type");
 	wire_msg_release(&m);

@@ -26,6 +26,11 @@
 #define REP_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define ID_1 "11111111111111111111111111111111"
 #define ID_2 "22222222222222222222222222222222"
+#define TOKEN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const struct wire_welcome WELCOME = {
+	REP_B, 1, 42, "ann", "manager", "0123456789abcdef"
+};
 
 /* Field indexes of customer and contact (see tbl.c). */
 #define C_NAME 0
@@ -229,6 +234,11 @@ static const struct tbl_desc *customer(void)
 	return tbl_find("customer", 8);
 }
 
+static const struct tbl_desc *contact(void)
+{
+	return tbl_find("contact", 7);
+}
+
 /* Decodes buf as from REP_A and checks that it fails with code. */
 static void expect_code_in(const void *buf, size_t n, bool strict, int code,
 			   const char *what)
@@ -263,14 +273,35 @@ static void expect_ok(struct pk *k, bool strict, struct wire_msg *m,
 	pk_end(k);
 }
 
-/* Decoding a push of the one change c. */
+/*
+ * Decoding a push of the one change c fails with code, or - for a value
+ * that fails validation, which refuses that change alone - succeeds with
+ * the change marked invalid with code.
+ */
 static void expect_chg_code(const struct chg *c, bool strict, int code,
 			    const char *what)
 {
+	struct wire_msg m;
+	struct wire_err e;
 	struct pk k;
+	int rc;
 
 	pk_push(&k, c, 1);
-	expect_code(&k, strict, code, what);
+	rc = wire_decode(k.sb.data, k.sb.size, REP_A, strict, &m, &e);
+	if (rc) {
+		pk_end(&k);
+		cr_assert_eq(e.code, code, "%s: code %d (%s), expected %d", what, e.code,
+			     e.msg, code);
+		cr_assert_null(m.recs, "%s: records left after a failure", what);
+		return;
+	}
+	cr_assert_eq(code, WERR_INVALID, "%s: decoded, expected code %d", what, code);
+	cr_assert_eq(m.nrecs, 1, "%s", what);
+	cr_assert_not_null(m.invalid, "%s", what);
+	cr_assert_eq(m.invalid[0].code, WERR_INVALID, "%s: change not marked invalid", what);
+	cr_assert_neq(m.invalid[0].msg[0], '\0', "%s: no reason", what);
+	wire_msg_release(&m);
+	pk_end(&k);
 }
 
 /* A customer record with name, satisfaction and note set by REP_A. */
@@ -312,15 +343,176 @@ Test(wire, hello_round_trip)
 	struct wire_msg m;
 	struct wire_err e;
 
-	cr_assert_eq(wire_enc_hello(&b, REP_B, "outpost/0.1 (test)"), OP_OK);
+	cr_assert_eq(wire_enc_hello(&b, REP_B, "outpost/0.1 (test)", NULL), OP_OK);
 	cr_assert_eq(wire_decode(b.p, b.len, REP_A, true, &m, &e), OP_OK, "%s", e.msg);
 	cr_assert_eq(m.type, WIRE_HELLO);
 	cr_assert_eq(m.proto, WIRE_PROTO);
 	cr_assert_eq(m.schema, SCHEMA_VERSION);
 	cr_assert_str_eq(m.replica, REP_B);
 	cr_assert_str_eq(m.agent, "outpost/0.1 (test)");
+	cr_assert_str_eq(m.token, "", "nil auth is no token");
+	wire_msg_release(&m);
+	buf_reset(&b);
+	cr_assert_eq(wire_enc_hello(&b, REP_B, "x", TOKEN), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, REP_A, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_str_eq(m.token, TOKEN);
 	wire_msg_release(&m);
 	buf_release(&b);
+}
+
+Test(wire, login_token_logout_bye_round_trip)
+{
+	struct buf b = BUF_INIT;
+	struct wire_msg m;
+	struct wire_err e;
+
+	cr_assert_eq(wire_enc_login(&b, "ann.smith-2", "p\xc3\xa4ss word", REP_B, "agent"), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(m.type, WIRE_LOGIN);
+	cr_assert_eq(m.proto, WIRE_PROTO);
+	cr_assert_str_eq(m.user, "ann.smith-2");
+	cr_assert_str_eq(m.password, "p\xc3\xa4ss word");
+	cr_assert_str_eq(m.replica, REP_B);
+	wire_msg_release(&m);
+	cr_assert_eq(m.password[0], '\0', "the password is wiped on release");
+	buf_reset(&b);
+	cr_assert_eq(wire_enc_token(&b, TOKEN, "ann", "manager", 1234567), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(m.type, WIRE_TOKEN);
+	cr_assert_str_eq(m.token, TOKEN);
+	cr_assert_str_eq(m.user, "ann");
+	cr_assert_str_eq(m.role, "manager");
+	cr_assert_eq(m.expires, 1234567);
+	wire_msg_release(&m);
+	buf_reset(&b);
+	cr_assert_eq(wire_enc_logout(&b), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(m.type, WIRE_LOGOUT);
+	buf_reset(&b);
+	cr_assert_eq(wire_enc_bye(&b), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(m.type, WIRE_BYE);
+	buf_release(&b);
+}
+
+/* A login whose user and password are given as raw msgpack strings. */
+static void expect_login_code(const char *user, size_t un, const char *pw, size_t pn,
+			      int code, const char *what)
+{
+	struct pk k;
+
+	pk_begin(&k);
+	msgpack_pack_map(&k.p, 6);
+	ps(&k.p, "t");
+	ps(&k.p, "login");
+	ps(&k.p, "proto");
+	msgpack_pack_uint64(&k.p, WIRE_PROTO);
+	ps(&k.p, "user");
+	msgpack_pack_str(&k.p, un);
+	msgpack_pack_str_body(&k.p, user, un);
+	ps(&k.p, "password");
+	msgpack_pack_str(&k.p, pn);
+	msgpack_pack_str_body(&k.p, pw, pn);
+	ps(&k.p, "replica");
+	ps(&k.p, REP_B);
+	ps(&k.p, "agent");
+	ps(&k.p, "x");
+	expect_code(&k, true, code, what);
+}
+
+Test(wire, reject_bad_login_names_and_passwords)
+{
+	static const char long_pw[WIRE_PW_MAX + 1] = { [0 ... WIRE_PW_MAX - 1] = 'x' };
+
+	expect_login_code("Ann", 3, "pw", 2, WERR_INVALID, "upper case name");
+	expect_login_code("", 0, "pw", 2, WERR_INVALID, "empty name");
+	expect_login_code("a b", 3, "pw", 2, WERR_INVALID, "space in name");
+	expect_login_code("abcdefghijabcdefghijabcdefghijabc", 33, "pw", 2, WERR_INVALID,
+			  "33-character name");
+	expect_login_code("ann", 3, "", 0, WERR_INVALID, "empty password");
+	expect_login_code("ann", 3, "p\0w", 3, WERR_INVALID, "NUL in password");
+	expect_login_code("ann", 3, long_pw, WIRE_PW_MAX + 1, WERR_INVALID, "password too long");
+}
+
+Test(wire, ack_with_refusals_round_trip)
+{
+	struct rec *r = sample_rec(ID_1, 3);
+	struct buf b = BUF_INIT, st = BUF_INIT;
+	struct wire_msg m;
+	struct wire_err e;
+
+	cr_assert_eq(wire_enc_ack(&b, 4, 10, 1, 0, 0, 2), OP_OK);
+	cr_assert_eq(wire_enc_reject(&b, 9, WERR_DENIED, "not yours", r), OP_OK);
+	cr_assert_eq(wire_enc_reject(&b, 10, WERR_INVALID, "bad e-mail", NULL), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(m.type, WIRE_ACK);
+	cr_assert_eq(m.nrejected, 2);
+	cr_assert_eq(m.rejected[0].ctr, 9);
+	cr_assert_eq(m.rejected[0].code, WERR_DENIED);
+	cr_assert_str_eq(m.rejected[0].msg, "not yours");
+	cr_assert_not_null(m.rejected[0].state);
+	assert_same_state(m.rejected[0].state, r);
+	cr_assert_eq(m.rejected[1].ctr, 10);
+	cr_assert_null(m.rejected[1].state);
+	wire_msg_release(&m);
+	/* A refusal cut short after its state: the state is freed, not leaked. */
+	buf_reset(&b);
+	cr_assert_eq(wire_enc_ack(&b, 4, 10, 1, 0, 0, 1), OP_OK);
+	cr_assert_eq(buf_add(&b, "\x85", 1), OP_OK);
+	cr_assert_eq(wire_enc_state(&st, r), OP_OK);
+	{
+		struct buf tmp = BUF_INIT;
+
+		cr_assert_eq(wire_enc_reject(&tmp, 9, 12, "x", r), OP_OK);
+		cr_assert_eq(buf_add(&b, tmp.p + 1, tmp.len - 1), OP_OK);
+		buf_release(&tmp);
+	}
+	cr_assert_eq(buf_add(&b, "\xa3" "ctr\x01", 5), OP_OK); /* "ctr" again */
+	cr_assert_neq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK);
+	cr_assert_eq(e.code, WERR_MALFORMED, "%s", e.msg);
+	rec_free(r);
+	buf_release(&b);
+	buf_release(&st);
+}
+
+Test(wire, batch_with_gone_round_trip)
+{
+	struct wire_gone g[2] = { { customer(), ID_1 }, { contact(), ID_2 } };
+	struct buf b = BUF_INIT;
+	struct wire_msg m;
+	struct wire_err e;
+
+	cr_assert_eq(wire_enc_batch_head(&b, 12, false, g, 2, 0), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(m.ngone, 2);
+	cr_assert_eq(m.gone[0].t, customer());
+	cr_assert_str_eq(m.gone[0].id, ID_1);
+	cr_assert_eq(m.gone[1].t, contact());
+	cr_assert_str_eq(m.gone[1].id, ID_2);
+	wire_msg_release(&m);
+	buf_release(&b);
+}
+
+Test(wire, invalid_value_refuses_one_change_only)
+{
+	static const struct fv good[] = { { "name", 's', 0, 0, "Good Co", 0 } };
+	static const struct fv bad[] = { { "email", 's', 0, 0, "no-at-sign", 0 } };
+	struct chg c[2] = {
+		{ "customer", ID_1, 1, 1001, REP_A, 1, false, good, 1, NULL, NULL, NULL },
+		{ "customer", ID_2, 2, 1002, REP_A, 2, false, bad, 1, NULL, NULL, NULL },
+	};
+	struct wire_msg m;
+	struct wire_err e;
+	struct pk k;
+
+	pk_push(&k, c, 2);
+	cr_assert_eq(wire_decode(k.sb.data, k.sb.size, REP_A, true, &m, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(m.nrecs, 2);
+	cr_assert_eq(m.invalid[0].code, 0);
+	cr_assert_eq(m.invalid[1].code, WERR_INVALID);
+	cr_assert(strstr(m.invalid[1].msg, "email"), "%s", m.invalid[1].msg);
+	wire_msg_release(&m);
+	pk_end(&k);
 }
 
 Test(wire, welcome_round_trip)
@@ -329,7 +521,7 @@ Test(wire, welcome_round_trip)
 	struct wire_msg m;
 	struct wire_err e;
 
-	cr_assert_eq(wire_enc_welcome(&b, REP_B, 1, 42), OP_OK);
+	cr_assert_eq(wire_enc_welcome(&b, &WELCOME), OP_OK);
 	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
 	cr_assert_eq(m.type, WIRE_WELCOME);
 	cr_assert_eq(m.proto, WIRE_PROTO);
@@ -439,7 +631,7 @@ Test(wire, ack_round_trip)
 	struct wire_msg m;
 	struct wire_err e;
 
-	cr_assert_eq(wire_enc_ack(&b, 9, 120, 7, 2, UINT64_MAX), OP_OK);
+	cr_assert_eq(wire_enc_ack(&b, 9, 120, 7, 2, UINT64_MAX, 0), OP_OK);
 	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
 	cr_assert_eq(m.type, WIRE_ACK);
 	cr_assert_eq(m.n, 9);
@@ -492,7 +684,7 @@ Test(wire, batch_round_trip)
 	cr_assert_eq(rec_delete(r2, &dd), OP_OK);
 	cr_assert_eq(wire_enc_state(&s1, r1), OP_OK);
 	cr_assert_eq(wire_enc_state(&s2, r2), OP_OK);
-	cr_assert_eq(wire_enc_batch_head(&b, 77, true, 2), OP_OK);
+	cr_assert_eq(wire_enc_batch_head(&b, 77, true, NULL, 0, 2), OP_OK);
 	cr_assert_eq(buf_add(&b, s1.p, s1.len), OP_OK);
 	cr_assert_eq(buf_add(&b, s2.p, s2.len), OP_OK);
 	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
@@ -523,7 +715,7 @@ Test(wire, empty_batch_round_trip)
 	struct wire_msg m;
 	struct wire_err e;
 
-	cr_assert_eq(wire_enc_batch_head(&b, 0, false, 0), OP_OK);
+	cr_assert_eq(wire_enc_batch_head(&b, 0, false, NULL, 0, 0), OP_OK);
 	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
 	cr_assert_eq(m.type, WIRE_BATCH);
 	cr_assert_not(m.more);
@@ -1012,7 +1204,7 @@ Test(wire, reject_auth)
 	ps(&k.p, "x");
 	ps(&k.p, "auth");
 	ps(&k.p, "secret");
-	expect_code(&k, true, WERR_AUTH, "auth token");
+	expect_code(&k, true, WERR_INVALID, "auth that is not a token");
 }
 
 Test(wire, reject_invalid_utf8)
@@ -1677,25 +1869,27 @@ static void build_corpus(struct buf c[NCORPUS])
 	static const int fields[] = { C_NAME, C_SAT, C_CREDIT };
 	struct rec *r = sample_rec(ID_1, 3), *t = sample_rec(ID_2, 4);
 	struct rec_dot d = { REP_A, 3, 1003 }, dd = { REP_B, 3, 7000 };
+	struct wire_gone gone[1] = { { contact(), ID_2 } };
 	int i;
 
 	for (i = 0; i < NCORPUS; i++)
 		c[i] = (struct buf)BUF_INIT;
 	cr_assert_eq(rec_delete(t, &dd), OP_OK);
-	cr_assert_eq(wire_enc_hello(&c[0], REP_B, "agent"), OP_OK);
-	cr_assert_eq(wire_enc_welcome(&c[1], REP_B, 1, 42), OP_OK);
+	cr_assert_eq(wire_enc_hello(&c[0], REP_B, "agent", TOKEN), OP_OK);
+	cr_assert_eq(wire_enc_welcome(&c[1], &WELCOME), OP_OK);
 	cr_assert_eq(wire_enc_push_head(&c[2], 1, 2), OP_OK);
 	cr_assert_eq(wire_enc_change(&c[2], r, fields, 3, &d, false), OP_OK);
 	cr_assert_eq(vv_raise(t->vv, REP_A, 4), OP_OK);
 	d.ctr = 4;
 	cr_assert_eq(wire_enc_change(&c[2], t, NULL, 0, &d, true), OP_OK);
-	cr_assert_eq(wire_enc_ack(&c[3], 1, 2, 3, 4, 5), OP_OK);
+	cr_assert_eq(wire_enc_ack(&c[3], 1, 2, 3, 4, 5, 1), OP_OK);
+	cr_assert_eq(wire_enc_reject(&c[3], 2, WERR_DENIED, "no", r), OP_OK);
 	cr_assert_eq(wire_enc_pull(&c[4], 10, 20), OP_OK);
-	cr_assert_eq(wire_enc_batch_head(&c[5], 3, true, 2), OP_OK);
+	cr_assert_eq(wire_enc_batch_head(&c[5], 3, true, gone, 1, 2), OP_OK);
 	cr_assert_eq(wire_enc_state(&c[5], r), OP_OK);
 	cr_assert_eq(wire_enc_state(&c[5], t), OP_OK);
 	cr_assert_eq(wire_enc_error(&c[6], WERR_STATE, "not now"), OP_OK);
-	cr_assert_eq(wire_enc_batch_head(&c[7], 0, false, 0), OP_OK);
+	cr_assert_eq(wire_enc_login(&c[7], "ann", "secret", REP_B, "agent"), OP_OK);
 	cr_assert_eq(wire_enc_state(&c[8], t), OP_OK);
 	rec_free(r);
 	rec_free(t);

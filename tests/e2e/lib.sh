@@ -364,9 +364,38 @@ op_bg() {
 	_E2E_PIDS+=("$BG_PID")
 }
 
-# init_client HOME: a new replica for the running server.
+# add_user NAME ROLE [ADMIN ARGS...]: creates a user in the server database
+# ($SERVER_DB, or $USER_DB when set) with the password "pw-NAME"; extra
+# arguments go to `outpostd user add` (--supervisor S, --full-name T).
+add_user() {
+	local name=$1 role=$2 db=${USER_DB:-$SERVER_DB}
+	shift 2
+	[[ -n "$db" ]] || fail "add_user: no server database yet"
+	printf 'pw-%s\n' "$name" | "$OUTPOSTD" user add "$name" --role "$role" "$@" \
+		--db "$db" >/dev/null || fail "outpostd user add $name --role $role failed"
+}
+
+# has_user NAME: true if the server database knows the user.
+has_user() {
+	[[ "$(sql "${USER_DB:-$SERVER_DB}" "select count(*) from users where name = '$1'")" == 1 ]]
+}
+
+# login HOME USER: logs the replica in HOME in as USER (password pw-USER).
+login() {
+	printf 'pw-%s\n' "$2" | op "$1" login --user "$2" >/dev/null ||
+		fail "outpost login --user $2 (home $1) failed"
+}
+
+# init_client HOME [USER]: a new replica for the running server, logged in
+# as USER (default: "admin", a system administrator created on first use,
+# who may read and write everything).
 init_client() {
+	local user=${2:-admin}
 	op_ok "$1" init --server "$SERVER_URL" --ca "$CERT" >/dev/null
+	if [[ "$user" == admin ]] && ! has_user admin; then
+		add_user admin admin
+	fi
+	login "$1" "$user"
 }
 
 # sync_ok HOME: syncs and prints the `sync --json` object.
@@ -497,4 +526,117 @@ assert_json_eq() {
 	[[ "$a" == "$b" ]] || fail "${3:-JSON documents differ}:
   expected $a
   got      $b"
+}
+
+# ---- users, roles and scope (test_login, test_roles, test_scope) ------------
+
+# run_op_input INPUT HOME ARGS...: like run_op, with the line INPUT on the
+# client's stdin (a password, for instance); sets OUT, ERR and RC.
+run_op_input() {
+	local input=$1 f=$E2E_DIR/.run_op.$BASHPID
+	shift
+	RC=0
+	op "$@" <<<"$input" >"$f.out" 2>"$f.err" || RC=$?
+	OUT=$(cat "$f.out")
+	ERR=$(cat "$f.err")
+	rm -f "$f.out" "$f.err"
+}
+
+# login_pw HOME USER PASSWORD: tries `outpost login --user USER` with
+# PASSWORD on stdin; never fails; sets OUT, ERR and RC.
+login_pw() {
+	run_op_input "$3" "$1" login --user "$2"
+}
+
+# run_admin ARGS...: `outpostd ARGS... --db $SERVER_DB` (an administration
+# command, which may run beside the server); never fails; sets OUT, ERR, RC.
+run_admin() {
+	local f=$E2E_DIR/.run_admin.$BASHPID
+	RC=0
+	timeout -k 5 60 "$OUTPOSTD" "$@" --db "$SERVER_DB" >"$f.out" 2>"$f.err" </dev/null || RC=$?
+	OUT=$(cat "$f.out")
+	ERR=$(cat "$f.err")
+	rm -f "$f.out" "$f.err"
+}
+
+# admin_ok ARGS...: like run_admin, but fails the test when the command
+# fails; prints its stdout.
+admin_ok() {
+	run_admin "$@"
+	((RC == 0)) || fail "outpostd $* exited $RC: $ERR"
+	printf '%s\n' "$OUT"
+}
+
+# start_plain_server DB [OUTPOSTD ARGS...]: like start_server, but serves
+# plain ws:// with --dev-plain-ws (no --cert/--key). Sets the same SERVER_*
+# variables (SERVER_URL is ws://...); stop it with stop_server.
+start_plain_server() {
+	local db=$1 deadline line
+	shift
+	[[ -z "$SERVER_PID" ]] || fail "start_plain_server: a server is already running"
+	_SERVER_N=$((_SERVER_N + 1))
+	SERVER_LOG=$E2E_DIR/server.$_SERVER_N.log
+	: >"$SERVER_LOG"
+	"$OUTPOSTD" --db "$db" --listen 127.0.0.1:0 --dev-plain-ws "$@" \
+		>"$SERVER_LOG" 2>&1 </dev/null &
+	SERVER_PID=$!
+	_E2E_PIDS+=("$SERVER_PID")
+	deadline=$((SECONDS + 10))
+	until line=$(grep -m1 '^outpostd: listening on ws://' "$SERVER_LOG" 2>/dev/null); do
+		if ! _alive "$SERVER_PID" || ((SECONDS >= deadline)); then
+			cat "$SERVER_LOG" >&"$E2E_ERR"
+			fail "outpostd --dev-plain-ws did not report listening on ws://"
+		fi
+		sleep 0.02
+	done
+	[[ "$line" =~ ws://127\.0\.0\.1:([0-9]+) ]] || fail "cannot find the port in: $line"
+	SERVER_PORT=${BASH_REMATCH[1]}
+	SERVER_URL=ws://127.0.0.1:$SERVER_PORT
+	SERVER_DB=$db
+	SERVER_ARGS=(--dev-plain-ws "$@")
+	export SERVER_PID SERVER_PORT SERVER_URL SERVER_DB SERVER_LOG
+	log "plain-ws server pid $SERVER_PID on $SERVER_URL (db ${db##*/})"
+}
+
+# replica_id HOME: the replica id of HOME (from status --json).
+replica_id() {
+	op_ok "$1" status --json | json_get replica
+}
+
+# ids_of: the sorted "id" values of the JSON array on stdin, space separated.
+ids_of() {
+	json_eval '" ".join(sorted(r["id"] for r in d))'
+}
+
+# local_ids HOME TABLE: the sorted ids of TABLE's records on replica HOME.
+local_ids() {
+	op_ok "$1" "$2" list --json | ids_of
+}
+
+# server_ids SQL: the sorted ids of the rows of a query on the server db
+# (the query must select an "id" column).
+server_ids() {
+	server_json "$1" | ids_of
+}
+
+# assert_scope_matches_server HOME TABLE WHERE: the records of TABLE on
+# replica HOME are exactly the server's rows `select * from TABLE where
+# WHERE`, field for field (see assert_rows_eq).
+assert_scope_matches_server() {
+	local home=$1 t=$2 where=$3 f=$E2E_DIR/.scope.$BASHPID
+	op_ok "$home" "$t" list --json >"$f.local.json"
+	server_json "select * from $t where $where" >"$f.server.json"
+	assert_rows_eq "$f.local.json" "$f.server.json" "${t}s on $home vs the server's where $where"
+	rm -f "$f.local.json" "$f.server.json"
+}
+
+# owned_by USER...: an SQL condition on the customer view: owned by one of
+# USERs. contacts_of USER...: the same for the contact view (by customer).
+owned_by() {
+	local u list=""
+	for u in "$@"; do list+="${list:+,}'$u'"; done
+	printf "owner in (%s)" "$list"
+}
+contacts_of() {
+	printf "customer in (select id from customer where %s)" "$(owned_by "$@")"
 }

@@ -4,7 +4,9 @@
 # the old database had acknowledged:
 #   1. the database restored from an older copy (same server id, shorter
 #      change log): sync is refused with a clear message, local changes kept;
-#   2. the database replaced by a new one (another server id): the same;
+#   2. the database replaced by a new one (another server id): the device
+#      must log in again (the new database does not know it), and then the
+#      sync is refused all the same;
 #   3. a fresh replica syncs with the new server normally.
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +40,12 @@ log "2. a new database in place of the old one"
 stop_server
 SERVER_DB=$E2E_DIR/new.db
 restart_server
+run_op A sync
+assert_ne 0 "$RC" "sync with a new server database"
+assert_contains "$ERR" "log in again" "a new database does not know the device"
+# Even logged in to the new database, the replica refuses to mix the two.
+add_user admin admin
+login A admin
 run_op A sync
 assert_ne 0 "$RC" "sync with a new server database"
 assert_contains "$ERR" "not the one this replica synced with" "the error of that sync"

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authfix.h"
 #include "harness.h"
 #include "log.h"
 #include "oc.h"
@@ -86,9 +87,11 @@ static void world_open(struct world *w, unsigned seed)
 	snprintf(path, sizeof(path), "%s/server.db", w->dir);
 	cr_assert_eq(srv_open(path, &w->srv, err), 0, "%s", err);
 	w->n = 3 + (int)rnd(w, 3);
+	af_user(srv_db(w->srv), "admin", "admin", NULL);
 	for (i = 0; i < w->n; i++) {
 		snprintf(path, sizeof(path), "%s/r%d", w->dir, i);
 		cr_assert_eq(oc_open(path, true, &w->oc[i], err), 0, "%s", err);
+		af_login(srv_db(w->srv), w->oc[i], "admin");
 	}
 }
 

@@ -12,8 +12,12 @@
 #include <criterion/criterion.h>
 #include <msgpack.h>
 
+#include "access.h"
+#include "auth.h"
+#include "authfix.h"
 #include "demo.h"
 #include "harness.h"
+#include "users.h"
 #include "log.h"
 #include "sess.h"
 #include "srv.h"
@@ -23,11 +27,14 @@
 #define REPLICA "0123456789abcdef0123456789abcdef"
 #define PRE 16
 
-/* One test's world: a temporary directory, a server core, a session. */
+/* One test's world: a temporary directory, a server core, a session, and
+ * a user "tester" (an administrator) whose device REPLICA holds token. */
 struct fix {
 	char dir[256];
 	struct srv *srv;
 	struct sess *s;
+	char token[WIRE_TOKEN_HEX + 1];
+	struct access acc;
 };
 
 /* Criterion forks every test, so this belongs to one test only. */
@@ -42,6 +49,9 @@ static struct fix *fix_open(void)
 	cr_assert_eq(h_tmpdir(f->dir), 0);
 	snprintf(path, sizeof(path), "%s/server.db", f->dir);
 	cr_assert_eq(srv_open(path, &f->srv, err), OP_OK, "srv_open: %s", err);
+	af_user(srv_db(f->srv), "tester", "admin", NULL);
+	af_device(srv_db(f->srv), "tester", REPLICA, f->token);
+	cr_assert_eq(access_load(srv_db(f->srv), "tester", &f->acc), OP_OK);
 	f->s = sess_new(f->srv, "test", PRE);
 	cr_assert_not_null(f->s);
 	return f;
@@ -50,6 +60,7 @@ static struct fix *fix_open(void)
 /* Runs after every test, passed or failed. */
 static void fix_close(void)
 {
+	access_release(&F.acc);
 	sess_free(F.s);
 	srv_close(F.srv);
 	if (F.dir[0])
@@ -137,7 +148,7 @@ static void pk_cstr(msgpack_packer *pk, const char *s)
 
 static void enc_hello(struct buf *b)
 {
-	cr_assert_eq(wire_enc_hello(b, REPLICA, "test_sess/1"), OP_OK);
+	cr_assert_eq(wire_enc_hello(b, REPLICA, "test_sess/1", F.token), OP_OK);
 }
 
 /* A hello with the given protocol and schema versions. */
@@ -248,6 +259,25 @@ static bool push_two(struct fix *f, const char *id1, const char *id2, uint64_t c
 	ok = feed(f->s, &b, 1);
 	buf_release(&b);
 	return ok;
+}
+
+/* Expects an ack whose only refusal is of change ctr with code. */
+static void expect_refusal(struct sess *s, uint64_t applied, uint64_t ctr, int code,
+			   const char *why)
+{
+	struct wire_msg m;
+
+	reply(s, &m);
+	cr_assert_eq(m.type, WIRE_ACK, "expected an ack, got type %d (%s)", m.type, m.msg);
+	cr_assert_eq(m.applied, applied, "applied %llu", (unsigned long long)m.applied);
+	cr_assert_eq(m.nrejected, 1);
+	cr_assert_eq(m.rejected[0].ctr, ctr);
+	cr_assert_eq(m.rejected[0].code, (uint64_t)code, "code %llu: %s",
+		     (unsigned long long)m.rejected[0].code, m.rejected[0].msg);
+	cr_assert(strstr(m.rejected[0].msg, why), "reason: %s", m.rejected[0].msg);
+	cr_assert_null(m.rejected[0].state, "a refused create has no state");
+	wire_msg_release(&m);
+	expect_no_reply(s);
 }
 
 static void expect_ack(struct sess *s, uint64_t n, uint64_t upto, uint64_t applied,
@@ -451,8 +481,8 @@ Test(sess, push_to_conflict_table_refused)
 	chg_text(r, "kind", "field");
 	cr_assert_eq(wire_enc_push_head(&b, 1, 1), OP_OK);
 	chg_enc(&b, r, 1);
-	cr_assert_not(feed(f->s, &b, 1));
-	expect_error(f->s, WERR_INVALID);
+	cr_assert(feed(f->s, &b, 1));
+	expect_refusal(f->s, 0, 1, WERR_DENIED, "server only");
 	cr_assert_eq(max_seq(f), 0);
 	cr_assert_not(rec_exists(f, "conflict", id));
 	buf_release(&b);
@@ -472,19 +502,19 @@ Test(sess, create_without_required_field_refused)
 	chg_text(r, "region", "north");
 	cr_assert_eq(wire_enc_push_head(&b, 1, 1), OP_OK);
 	chg_enc(&b, r, 1);
-	cr_assert_not(feed(f->s, &b, 1));
-	expect_error(f->s, WERR_INVALID);
+	cr_assert(feed(f->s, &b, 1));
+	expect_refusal(f->s, 0, 1, WERR_INVALID, "lacks required field name");
 	cr_assert_eq(max_seq(f), 0);
 	cr_assert_not(rec_exists(f, "customer", id));
 	buf_release(&b);
 }
 
 /*
- * Two good changes and a third that the server refuses: nothing is
- * written, and a fresh session can then push the good two, getting the
- * change-log positions 1 and 2 (the refused push used none).
+ * Two good changes and a third that the server refuses: the good two are
+ * applied, the third alone is refused, and pushing the good two again
+ * from a fresh session changes nothing.
  */
-Test(sess, bad_third_change_writes_nothing)
+Test(sess, bad_third_change_is_refused_alone)
 {
 	char id1[RID_LEN + 1], id2[RID_LEN + 1], id3[RID_LEN + 1];
 	struct buf b = BUF_INIT;
@@ -502,11 +532,11 @@ Test(sess, bad_third_change_writes_nothing)
 	r = chg_new("customer", id3, 3);
 	chg_text(r, "region", "north");  /* a create without "name" */
 	chg_enc(&b, r, 3);
-	cr_assert_not(feed(f->s, &b, 1));
-	expect_error(f->s, WERR_INVALID);
-	cr_assert_eq(max_seq(f), 0);
-	cr_assert_not(rec_exists(f, "customer", id1));
-	cr_assert_not(rec_exists(f, "customer", id2));
+	cr_assert(feed(f->s, &b, 1));
+	expect_refusal(f->s, 2, 3, WERR_INVALID, "lacks required field");
+	cr_assert_eq(max_seq(f), 2);
+	cr_assert(rec_exists(f, "customer", id1));
+	cr_assert(rec_exists(f, "customer", id2));
 	cr_assert_not(rec_exists(f, "customer", id3));
 	buf_release(&b);
 
@@ -514,12 +544,12 @@ Test(sess, bad_third_change_writes_nothing)
 	f->s = sess_new(f->srv, "test", PRE);
 	say_hello(f);
 	cr_assert(push_two(f, id1, id2, 1));
-	expect_ack(f->s, 7, 2, 2, 0);
+	expect_ack(f->s, 7, 2, 0, 2);
 	cr_assert_eq(max_seq(f), 2);
 }
 
 /* The same, with a third change that fails validation while decoding. */
-Test(sess, invalid_third_value_writes_nothing)
+Test(sess, invalid_third_value_is_refused_alone)
 {
 	char id1[RID_LEN + 1], id2[RID_LEN + 1], id3[RID_LEN + 1];
 	struct buf b = BUF_INIT;
@@ -538,16 +568,17 @@ Test(sess, invalid_third_value_writes_nothing)
 	chg_text(r, "name", "Summit Bakery");
 	chg_text(r, "email", "nope");
 	chg_enc(&b, r, 3);
-	cr_assert_not(feed(f->s, &b, 1));
-	expect_error(f->s, WERR_INVALID);
-	cr_assert_eq(max_seq(f), 0);
-	cr_assert_not(rec_exists(f, "customer", id1));
-	cr_assert_not(rec_exists(f, "customer", id2));
+	cr_assert(feed(f->s, &b, 1));
+	expect_refusal(f->s, 2, 3, WERR_INVALID, "email");
+	cr_assert_eq(max_seq(f), 2);
+	cr_assert(rec_exists(f, "customer", id1));
+	cr_assert(rec_exists(f, "customer", id2));
+	cr_assert_not(rec_exists(f, "customer", id3));
 	buf_release(&b);
 }
 
-/* A later push that fails leaves the earlier, acknowledged one alone. */
-Test(sess, failed_push_keeps_earlier_push)
+/* A refusal in a later push leaves the earlier push and its other change alone. */
+Test(sess, refusal_keeps_earlier_push)
 {
 	char id1[RID_LEN + 1], id2[RID_LEN + 1], id3[RID_LEN + 1];
 	struct buf b = BUF_INIT;
@@ -566,12 +597,12 @@ Test(sess, failed_push_keeps_earlier_push)
 	r = chg_new("conflict", id3, 4);
 	chg_text(r, "kind", "field");
 	chg_enc(&b, r, 4);
-	cr_assert_not(feed(f->s, &b, 1));
+	cr_assert(feed(f->s, &b, 1));
 	buf_release(&b);
-	expect_error(f->s, WERR_INVALID);
-	cr_assert_eq(max_seq(f), 2);
+	expect_refusal(f->s, 1, 4, WERR_DENIED, "server only");
+	cr_assert_eq(max_seq(f), 3);
 	cr_assert(rec_exists(f, "customer", id1));
-	cr_assert_not(rec_exists(f, "customer", id3));
+	cr_assert(rec_exists(f, "customer", id3));
 }
 
 /* ---- pull -------------------------------------------------------------- */
@@ -700,7 +731,7 @@ static void push_to_named_table(const char *tname, const char *fname, int code)
 	const struct fld_desc fields[] = {
 		{ fname, FLD_TEXT, false, 200, 0, 0, NULL, "" },
 	};
-	const struct tbl_desc t = { tname, fields, 1, false, 0 };
+	const struct tbl_desc t = { tname, fields, 1, false, 0, -1, -1, -1 };
 	char id[RID_LEN + 1];
 	struct buf b = BUF_INIT;
 	struct rec *r;
@@ -804,10 +835,13 @@ static uint64_t apply_by(struct fix *f, char c, struct rec *r)
 	struct srv_push_result res;
 	struct wire_err e;
 	char origin[RID_LEN + 1];
+	struct srv_actor who = { &f->acc, origin, "test" };
 
 	memset(origin, c, RID_LEN);
 	origin[RID_LEN] = '\0';
-	cr_assert_eq(srv_push(f->srv, origin, &r, 1, &res, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(srv_push(f->srv, &who, &r, NULL, 1, &res, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(res.nrejected, 0);
+	srv_push_release(&res);
 	rec_free(r);
 	return res.conflicts;
 }
@@ -855,6 +889,16 @@ Test(sess, pipelining_past_the_cap_is_refused)
 	buf_release(&b);
 }
 
+static bool has_bytes(const struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i + n <= b->len; i++)
+		if (!memcmp(b->p + i, s, n))
+			return true;
+	return false;
+}
+
 Test(sess, a_clock_far_in_the_future_is_refused)
 {
 	struct fix *f = fix_open();
@@ -869,10 +913,174 @@ Test(sess, a_clock_far_in_the_future_is_refused)
 	r = rec_new(tbl_find("customer", 8), id);
 	cr_assert_eq(val_set_text(&v, "Future Ltd", 10), OP_OK);
 	cr_assert_eq(rec_set(r, 0, &v, &d), OP_OK);
-	cr_assert_neq(srv_push(f->srv, REPLICA, &r, 1, &res, &e), OP_OK);
-	cr_assert_eq(e.code, WERR_INVALID);
-	cr_assert(strstr(e.msg, "clock"), "%s", e.msg);
+	struct srv_actor who = { &f->acc, REPLICA, "test" };
+
+	cr_assert_eq(srv_push(f->srv, &who, &r, NULL, 1, &res, &e), OP_OK, "%s", e.msg);
+	cr_assert_eq(res.nrejected, 1);
+	cr_assert(has_bytes(&res.rejects, "clock"), "the reason names the clock");
+	srv_push_release(&res);
 	cr_assert_eq(max_seq(f), 0);
 	val_release(&v);
 	rec_free(r);
+}
+
+/* ---- authentication and scope ------------------------------------------ */
+
+Test(sess, hello_without_token_is_refused)
+{
+	struct fix *f = fix_open();
+	struct buf b = BUF_INIT;
+
+	cr_assert_eq(wire_enc_hello(&b, REPLICA, "x", NULL), OP_OK);
+	cr_assert_not(feed(f->s, &b, 1));
+	expect_error(f->s, WERR_AUTH);
+	cr_assert(strstr(sess_reason(f->s), "not logged in"), "%s", sess_reason(f->s));
+	buf_release(&b);
+}
+
+Test(sess, token_of_another_device_is_refused)
+{
+	struct fix *f = fix_open();
+	struct buf b = BUF_INIT;
+
+	cr_assert_eq(wire_enc_hello(&b, "fedcba9876543210fedcba9876543210", "x", f->token), OP_OK);
+	cr_assert_not(feed(f->s, &b, 1));
+	expect_error(f->s, WERR_AUTH);
+	cr_assert(strstr(sess_reason(f->s), "another device"), "%s", sess_reason(f->s));
+	buf_release(&b);
+}
+
+Test(sess, login_then_hello_then_logout)
+{
+	struct fix *f = fix_open();
+	const char *rep2 = "fedcba9876543210fedcba9876543210";
+	struct buf b = BUF_INIT;
+	struct wire_msg m;
+	struct user u = { 0 };
+
+	snprintf(u.name, sizeof(u.name), "ann");
+	snprintf(u.role, sizeof(u.role), "manager");
+	cr_assert_eq(auth_pw_hash("s3cret", 6, u.pw), OP_OK);
+	cr_assert_eq(users_add(srv_db(f->srv), &u), OP_OK);
+	cr_assert_eq(wire_enc_login(&b, "ann", "s3cret", rep2, "x"), OP_OK);
+	cr_assert(feed(f->s, &b, 1));
+	reply(f->s, &m);
+	cr_assert_eq(m.type, WIRE_TOKEN, "%s", m.msg);
+	cr_assert_str_eq(m.role, "manager");
+	cr_assert_gt(m.expires, hlc_wall_ms());
+	buf_reset(&b);
+	cr_assert_eq(wire_enc_hello(&b, rep2, "x", m.token), OP_OK);
+	wire_msg_release(&m);
+	cr_assert(feed(f->s, &b, 1));
+	reply(f->s, &m);
+	cr_assert_eq(m.type, WIRE_WELCOME, "%s", m.msg);
+	cr_assert_str_eq(m.user, "ann");
+	cr_assert_str_eq(m.role, "manager");
+	wire_msg_release(&m);
+	buf_reset(&b);
+	cr_assert_eq(wire_enc_logout(&b), OP_OK);
+	cr_assert_not(feed(f->s, &b, 1));
+	reply(f->s, &m);
+	cr_assert_eq(m.type, WIRE_BYE);
+	cr_assert(sess_closing(f->s));
+	buf_release(&b);
+	/* The token no longer opens a session. */
+	{
+		struct device d;
+
+		cr_assert_eq(users_device_get(srv_db(f->srv), rep2, &d), OP_OK);
+		cr_assert(d.revoked);
+	}
+}
+
+Test(sess, wrong_password_is_refused)
+{
+	struct fix *f = fix_open();
+	struct buf b = BUF_INIT;
+	struct user u = { 0 };
+
+	snprintf(u.name, sizeof(u.name), "ann");
+	snprintf(u.role, sizeof(u.role), "manager");
+	cr_assert_eq(auth_pw_hash("s3cret", 6, u.pw), OP_OK);
+	cr_assert_eq(users_add(srv_db(f->srv), &u), OP_OK);
+	cr_assert_eq(wire_enc_login(&b, "ann", "guess", REPLICA, "x"), OP_OK);
+	cr_assert_not(feed(f->s, &b, 1));
+	expect_error(f->s, WERR_AUTH);
+	cr_assert(strstr(sess_reason(f->s), "wrong user name or password"), "%s", sess_reason(f->s));
+	buf_release(&b);
+}
+
+Test(sess, revoked_mid_session_stops_the_next_push)
+{
+	struct fix *f = fix_open();
+	char id1[RID_LEN + 1], id2[RID_LEN + 1];
+
+	new_id(id1);
+	new_id(id2);
+	say_hello(f);
+	cr_assert_eq(users_device_revoke(srv_db(f->srv), REPLICA), OP_OK);
+	cr_assert_not(push_two(f, id1, id2, 1));
+	expect_error(f->s, WERR_AUTH);
+	cr_assert_eq(max_seq(f), 0);
+}
+
+/* A customer of t's owner, written by the server. */
+static void own_customer(struct fix *f, const char *id, const char *owner)
+{
+	struct rec *r = rec_new(tbl_find("customer", 8), id);
+	struct val v = VAL_INIT;
+
+	cr_assert_eq(val_set_text(&v, "Owned Co", 8), OP_OK);
+	cr_assert_eq(val_copy(&r->f[0].v, &v), OP_OK);
+	r->f[0].set = true;
+	cr_assert_eq(val_set_text(&r->f[8].v, owner, strlen(owner)), OP_OK);
+	r->f[8].set = true;
+	cr_assert_eq(srv_write(f->srv, r), OP_OK);
+	val_release(&v);
+	rec_free(r);
+}
+
+/* Pulls everything as acc; returns the number of records and of evictions. */
+static void pull_all(struct fix *f, const struct access *acc, uint64_t cursor,
+		     size_t *nrecs, size_t *ngone)
+{
+	struct buf b = BUF_INIT;
+	struct wire_msg m;
+	struct wire_err e;
+
+	cr_assert_eq(srv_pull(f->srv, acc, cursor, 500, &b), OP_OK);
+	cr_assert_eq(wire_decode(b.p, b.len, NULL, true, &m, &e), OP_OK, "%s", e.msg);
+	*nrecs = m.nrecs;
+	*ngone = m.ngone;
+	wire_msg_release(&m);
+	buf_release(&b);
+}
+
+Test(sess, pull_is_scoped_and_a_transfer_evicts)
+{
+	struct fix *f = fix_open();
+	struct access ann = { 0 };
+	char id1[RID_LEN + 1], id2[RID_LEN + 1];
+	size_t n, g;
+	uint64_t end;
+
+	af_user(srv_db(f->srv), "ann", "manager", NULL);
+	af_user(srv_db(f->srv), "bob", "manager", NULL);
+	cr_assert_eq(access_load(srv_db(f->srv), "ann", &ann), OP_OK);
+	new_id(id1);
+	new_id(id2);
+	own_customer(f, id1, "ann");
+	own_customer(f, id2, "bob");
+	pull_all(f, &ann, 0, &n, &g);
+	cr_assert_eq(n, 1, "ann receives her customer only");
+	cr_assert_eq(g, 0);
+	end = srv_log_end(f->srv);
+	own_customer(f, id1, "bob"); /* transferred */
+	pull_all(f, &ann, end, &n, &g);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(g, 1, "ann's device is told to drop it");
+	pull_all(f, &f->acc, end, &n, &g);
+	cr_assert_eq(n, 1, "an administrator sees the transfer");
+	cr_assert_eq(g, 0, "and is never told to drop anything");
+	access_release(&ann);
 }
