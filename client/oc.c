@@ -19,7 +19,7 @@
 /* What a replica forgets when another person logs in on the device. */
 static const char *const reset_keys[] = {
 	"ctr", "cursor", "cursor_schema", "last_sync", "last_error", "token",
-	"user", "role", "expires", "scope", "rescope",
+	"user", "role", "expires", "scope", "rescope", "last_mark",
 };
 
 struct oc {

@@ -3,7 +3,8 @@
  * the cursor it keeps, in the replica's metadata: "scope" (the digest of
  * what the server lets this user see, from welcome) and "rescope" (the
  * mark of a full re-pull in progress after the scope changed: records
- * not received again are dropped at its end).
+ * not received again are dropped at its end; "last_mark" the last mark
+ * used).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,7 +403,7 @@ static int check_scope(struct sync *s, const struct wire_msg *m)
 {
 	struct db *db = oc_db(s->c);
 	char scope[WIRE_SCOPE_HEX + 1] = "";
-	uint64_t ctr = 0;
+	uint64_t last = 0;
 
 	db_meta_get_text(db, "scope", scope, sizeof(scope));
 	if (!strcmp(scope, m->scope))
@@ -411,9 +412,11 @@ static int check_scope(struct sync *s, const struct wire_msg *m)
 		return OP_EIO;
 	if (scope[0] || s->stats.cursor) {
 		log_info("pulling everything again: what this user may see changed");
-		db_meta_get_u64(db, "ctr", &ctr);
-		s->mark = ctr + 1; /* any value no record holds yet: records hold 0 or an older mark */
-		if (db_meta_set_u64(db, "rescope", s->mark) || db_meta_set_u64(db, "cursor", 0))
+		/* A mark no record holds yet: records hold 0 or an older mark. */
+		db_meta_get_u64(db, "last_mark", &last);
+		s->mark = last + 1;
+		if (db_meta_set_u64(db, "last_mark", s->mark) ||
+		    db_meta_set_u64(db, "rescope", s->mark) || db_meta_set_u64(db, "cursor", 0))
 			goto out_fail;
 		s->stats.cursor = 0;
 	}

@@ -221,6 +221,7 @@ int db_open(const char *path, enum schema_kind kind, struct db **out,
 	sqlite3_extended_result_codes(db->h, 1);
 	if ((rc = set_wal(db, err)) ||
 	    (rc = exec(db, "PRAGMA synchronous = FULL", err)) ||
+	    (kind == SCHEMA_SERVER && (rc = exec(db, "PRAGMA cache_size = -16384", err))) ||
 	    (rc = migrate(db, kind, err)))
 		goto out_close;
 	*out = db;

@@ -100,10 +100,10 @@ int admin_role_list(struct admin *ad)
 	memset(&l, 0, sizeof(l));
 	l.o.json = ad->a->json;
 	l.db = ad->db;
-	if (l.o.json)
+	if (l.o.json) {
 		admin_jopen(&l.o, NULL, '{');
-	if (l.o.json)
 		admin_jopen(&l.o, "roles", '[');
+	}
 	rc = users_roles_each(ad->db, list_role, &l);
 	if (l.o.json) {
 		admin_jclose(&l.o, ']');

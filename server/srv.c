@@ -226,22 +226,23 @@ out:
 /*
  * Stores r at the next log position with its scope. When its owner
  * changed from `was` (NULL: a new record), the old owner's devices get an
- * eviction entry and the records hanging off it follow.
+ * eviction entry and the records hanging off it follow. *out (may be
+ * NULL) receives the record's scope.
  */
-static int store(struct srv *s, const struct rec *r, const char *was)
+static int store(struct srv *s, const struct rec *r, const char *was, struct scope *out)
 {
-	struct scope sc;
+	struct scope tmp, *sc = out ? out : &tmp;
 	int rc;
 
-	if ((rc = scope_of(s, r, &sc)))
+	if ((rc = scope_of(s, r, sc)))
 		return rc;
-	if (was && was[0] && strcmp(was, sc.owner) &&
+	if (was && was[0] && strcmp(was, sc->owner) &&
 	    (rc = db_gone_add(s->db, ++s->seq, r->t->name, r->id, was)))
 		return rc;
-	if ((rc = db_rec_save_scoped(s->db, r, ++s->seq, opt(sc.owner), opt(sc.parent))))
+	if ((rc = db_rec_save_scoped(s->db, r, ++s->seq, opt(sc->owner), opt(sc->parent))))
 		return rc;
-	if (was && strcmp(was, sc.owner))
-		rc = move_children(s, r->id, sc.owner, 3);
+	if (was && strcmp(was, sc->owner))
+		rc = move_children(s, r->id, sc->owner, 3);
 	return rc;
 }
 
@@ -270,7 +271,7 @@ int srv_write(struct srv *s, struct rec *r)
 	}
 	if ((rc = vv_raise(r->vv, d.rep, d.ctr)))
 		return rc;
-	return store(s, r, was);
+	return store(s, r, was, NULL);
 }
 
 
@@ -567,9 +568,7 @@ static int apply_one(struct push_ctx *p, const struct rec *c,
 	observe(p->s, c);
 	rc = rec_merge(cur, c, on_conflict, p, changed);
 	if (!rc && *changed)
-		rc = store(p->s, cur, created ? NULL : was);
-	if (!rc && *changed)
-		rc = scope_of(p->s, cur, &after);
+		rc = store(p->s, cur, created ? NULL : was, &after);
 	if (!rc && *changed)
 		rc = audit_change(p, c, created, was, after.owner);
 out:

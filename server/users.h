@@ -57,7 +57,7 @@ bool users_name_valid(const char *s);
 
 /* Users. Getters return OP_ENOTFOUND for an unknown name; add returns
  * OP_EEXIST when the name is taken and OP_EINVAL for an unknown role or
- * supervisor. */
+ * supervisor (or an invalid name). add takes u->created 0 as now. */
 int users_add(struct db *db, const struct user *u);
 int users_get(struct db *db, const char *name, struct user *u);
 typedef int (*users_fn)(void *ctx, const struct user *u);
@@ -106,8 +106,9 @@ typedef int (*users_device_fn)(void *ctx, const struct device *d);
 /* Devices of user (NULL: all), newest first. */
 int users_device_each(struct db *db, const char *user, users_device_fn fn, void *ctx);
 
-/* Audit log. add ignores a->seq. each: newest first, at most limit rows,
- * filtered by user and/or record id when not NULL. */
+/* Audit log. add ignores a->seq (and takes a->at 0 as now). each: newest
+ * first, at most limit rows, filtered by user and/or record id when not
+ * NULL. */
 int users_audit_add(struct db *db, const struct audit *a);
 typedef int (*users_audit_fn)(void *ctx, const struct audit *a);
 int users_audit_each(struct db *db, const char *user, const char *rec,

@@ -141,9 +141,9 @@ Test(db, open_creates_client_schema_in_wal_mode)
 	h = raw_open("client.db");
 	raw_text(h, "PRAGMA journal_mode", mode, sizeof(mode));
 	cr_assert_str_eq(mode, "wal");
-	cr_assert_eq(raw_int(h, "PRAGMA user_version"), SCHEMA_VERSION);
+	cr_assert_eq(raw_int(h, "PRAGMA user_version"), schema_count(SCHEMA_CLIENT));
 	cr_assert_eq(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-			     "AND name IN ('meta', 'rec', 'outbox')"), 3);
+			     "AND name IN ('meta', 'rec', 'outbox', 'rejected')"), 4);
 	cr_assert_eq(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE type = 'view' "
 			     "AND name IN ('customer', 'contact')"), 2);
 	cr_assert_eq(raw_int(h, "SELECT count(*) FROM rec"), 0);
@@ -159,8 +159,13 @@ Test(db, open_creates_server_schema)
 
 	raw_text(h, "PRAGMA journal_mode", mode, sizeof(mode));
 	cr_assert_str_eq(mode, "wal");
-	cr_assert_eq(raw_int(h, "PRAGMA user_version"), SCHEMA_VERSION);
+	cr_assert_eq(raw_int(h, "PRAGMA user_version"), schema_count(SCHEMA_SERVER));
 	cr_assert_eq(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'rec_seq'"), 1);
+	cr_assert_eq(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+			     "AND name IN ('users', 'roles', 'rights', 'role_rights', "
+			     "'devices', 'audit', 'gone')"), 7);
+	cr_assert_eq(raw_int(h, "SELECT count(*) FROM role_rights WHERE role = 'executive'"), 1,
+		     "an executive reads and writes nothing");
 	cr_assert_eq(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), 0);
 	sqlite3_close(h);
 	db_close(db);
@@ -634,4 +639,177 @@ Test(db, rec_list_by_label)
 	cr_assert_str_eq(l.name[1], "Zed");
 	val_release(&v);
 	db_close(db);
+}
+
+/* ---- server scope and the eviction log --------------------------------- */
+
+struct scoped_seen {
+	int n;
+	uint64_t seq[16];
+	bool gone[16];
+	char id[16][RID_LEN + 1];
+};
+
+static int on_scoped(void *ctx, const void *blob, size_t n, uint64_t seq,
+		     const char *tbl, const char *id)
+{
+	struct scoped_seen *s = ctx;
+
+	(void)n;
+	(void)tbl;
+	cr_assert_lt(s->n, 16);
+	s->seq[s->n] = seq;
+	s->gone[s->n] = blob == NULL;
+	snprintf(s->id[s->n], RID_LEN + 1, "%s", id);
+	s->n++;
+	return 0;
+}
+
+Test(db, scoped_log_gives_in_scope_records_and_evictions)
+{
+	struct db *db = open_db("s.db", SCHEMA_SERVER);
+	char a[RID_LEN + 1], b[RID_LEN + 1], owner[DB_OWNER_MAX + 1];
+	struct rec *ra, *rb;
+	struct scoped_seen s = { 0 };
+	uint64_t end;
+
+	id_of(a, "a", 1);
+	id_of(b, "b", 2);
+	ra = mk("customer", a, "Ann's", 1);
+	rb = mk("customer", b, "Bob's", 2);
+	cr_assert_eq(db_rec_save_scoped(db, ra, 1, "ann", NULL), OP_OK);
+	cr_assert_eq(db_rec_save_scoped(db, rb, 2, "bob", NULL), OP_OK);
+	cr_assert_eq(db_rec_owner(db, "customer", a, owner), OP_OK);
+	cr_assert_str_eq(owner, "ann");
+	cr_assert_eq(db_rec_owner(db, "customer", "ffffffffffffffffffffffffffffffff", owner),
+		     OP_ENOTFOUND);
+	/* ann sees hers; everyone (NULL) sees both. */
+	cr_assert_eq(db_rec_since_scoped(db, 0, "[\"ann\"]", 100, on_scoped, &s), OP_OK);
+	cr_assert_eq(s.n, 1);
+	cr_assert_str_eq(s.id[0], a);
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(db_rec_since_scoped(db, 0, NULL, 100, on_scoped, &s), OP_OK);
+	cr_assert_eq(s.n, 2);
+	/* a moves to bob: ann gets an eviction, a team of both does not. */
+	cr_assert_eq(db_gone_add(db, 3, "customer", a, "ann"), OP_OK);
+	cr_assert_eq(db_rec_rescope(db, "customer", a, "bob", 4), OP_OK);
+	cr_assert_eq(db_log_end(db, &end), OP_OK);
+	cr_assert_eq(end, 4);
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(db_rec_since_scoped(db, 2, "[\"ann\"]", 100, on_scoped, &s), OP_OK);
+	cr_assert_eq(s.n, 1);
+	cr_assert(s.gone[0]);
+	cr_assert_eq(s.seq[0], 3);
+	cr_assert_str_eq(s.id[0], a);
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(db_rec_since_scoped(db, 2, "[\"ann\",\"bob\"]", 100, on_scoped, &s), OP_OK);
+	cr_assert_eq(s.n, 1, "the record itself, no eviction: it stayed in scope");
+	cr_assert_not(s.gone[0]);
+	cr_assert_eq(s.seq[0], 4);
+	/* The limit counts evictions too. */
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(db_rec_since_scoped(db, 0, "[\"ann\",\"bob\"]", 1, on_scoped, &s), OP_OK);
+	cr_assert_eq(s.n, 1);
+	rec_free(ra);
+	rec_free(rb);
+	db_close(db);
+}
+
+static int on_rejected(void *ctx, const struct db_rejected *r)
+{
+	int *n = ctx;
+
+	cr_assert_str_eq(r->tbl, "customer");
+	cr_assert_str_eq(r->reason, *n ? "second" : "first");
+	cr_assert_eq(r->n, 3);
+	(*n)++;
+	return 0;
+}
+
+Test(db, rejected_add_list_dismiss)
+{
+	struct db *db = open_db("c.db", SCHEMA_CLIENT);
+	struct db_rejected r = { 7, "customer", REP_A, "abc", 3, 12, "first", 1000 };
+	uint64_t n = 9;
+	bool found;
+	int seen = 0;
+
+	cr_assert_eq(db_rejected_add(db, &r), OP_OK);
+	r.ctr = 9;
+	r.reason = "second";
+	cr_assert_eq(db_rejected_add(db, &r), OP_OK);
+	cr_assert_eq(db_rejected_count(db, &n), OP_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(db_rejected_each(db, on_rejected, &seen), OP_OK);
+	cr_assert_eq(seen, 2);
+	cr_assert_eq(db_rejected_drop(db, 8, false, &found), OP_OK);
+	cr_assert_not(found);
+	cr_assert_eq(db_rejected_drop(db, 7, false, &found), OP_OK);
+	cr_assert(found);
+	cr_assert_eq(db_rejected_drop(db, 0, true, &found), OP_OK);
+	cr_assert(found);
+	cr_assert_eq(db_rejected_count(db, &n), OP_OK);
+	cr_assert_eq(n, 0);
+	db_close(db);
+}
+
+Test(db, sweep_keeps_marked_records_and_those_with_pending_changes)
+{
+	struct db *db = open_db("c.db", SCHEMA_CLIENT);
+	char a[RID_LEN + 1], b[RID_LEN + 1], c[RID_LEN + 1];
+	struct rec *ra, *rb, *rc;
+	uint64_t dropped = 0, n = 0;
+
+	id_of(a, "a", 1);
+	id_of(b, "b", 2);
+	id_of(c, "c", 3);
+	ra = mk("customer", a, "marked", 1);
+	rb = mk("customer", b, "unmarked, pending", 2);
+	rc = mk("customer", c, "unmarked", 3);
+	cr_assert_eq(db_rec_save(db, ra, 5), OP_OK);
+	cr_assert_eq(db_rec_save(db, rb, 0), OP_OK);
+	cr_assert_eq(db_rec_save(db, rc, 4), OP_OK);
+	cr_assert_eq(db_outbox_add(db, 2, rb, "x", 1), OP_OK);
+	cr_assert_eq(db_rec_sweep(db, 5, &dropped), OP_OK);
+	cr_assert_eq(dropped, 1);
+	cr_assert_eq(db_rec_count(db, tbl_find("customer", 8), &n), OP_OK);
+	cr_assert_eq(n, 2);
+	rec_free(ra);
+	rec_free(rb);
+	rec_free(rc);
+	db_close(db);
+}
+
+/* A version 1 server database gains users and scope; the owners of the
+ * records it holds are filled in from their data. */
+Test(db, server_migration_2_backfills_scope)
+{
+	const char *const *v1 = schema_migration(SCHEMA_SERVER, 1);
+	char *msg = NULL, path[320];
+	struct db *db;
+	sqlite3 *h;
+	int i;
+
+	path_of(path, "old.db");
+	cr_assert_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+		     SQLITE_OK);
+	for (i = 0; v1[i]; i++)
+		cr_assert_eq(sqlite3_exec(h, v1[i], NULL, NULL, &msg), SQLITE_OK, "%s", msg);
+	cr_assert_eq(sqlite3_exec(h,
+		"INSERT INTO rec(tbl, id, seq, alive, state, data) VALUES "
+		"('customer', 'c1', 1, 1, x'80', '{\"name\":\"A\",\"owner\":\"ann\"}'),"
+		"('customer', 'c2', 2, 1, x'80', '{\"name\":\"B\"}'),"
+		"('contact', 'k1', 3, 1, x'80', '{\"customer\":\"c1\",\"name\":\"K\"}'),"
+		"('conflict', 'x1', 4, 1, x'80', '{\"tbl\":\"contact\",\"rec\":\"k1\"}')",
+		NULL, NULL, &msg), SQLITE_OK, "%s", msg);
+	sqlite3_close(h);
+	db = open_db("old.db", SCHEMA_SERVER);
+	db_close(db);
+	h = raw_open("old.db");
+	cr_assert_eq(raw_int(h, "PRAGMA user_version"), 2);
+	cr_assert_eq(raw_int(h, "SELECT count(*) FROM rec WHERE owner = 'ann'"), 3,
+		     "the customer, its contact and the contact's conflict record");
+	cr_assert_eq(raw_int(h, "SELECT count(*) FROM rec WHERE id = 'c2' AND owner IS NULL"), 1);
+	cr_assert_eq(raw_int(h, "SELECT count(*) FROM rec WHERE id = 'k1' AND parent = 'c1'"), 1);
+	sqlite3_close(h);
 }

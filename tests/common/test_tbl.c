@@ -453,3 +453,39 @@ Test(tbl, utf8_validation)
 	/* Only n bytes are looked at. */
 	cr_assert(utf8_valid("ab\xff", 2));
 }
+
+/* The scope of every table is well formed: an owner field holds a user
+ * name (text), a parent is a reference (or names its table in another
+ * field), and each table has one or the other or neither, never both. */
+Test(tbl, scope_fields_are_consistent)
+{
+	int i;
+
+	for (i = 0; tbl_at(i); i++) {
+		const struct tbl_desc *t = tbl_at(i);
+
+		cr_assert(t->owner < 0 || t->parent < 0, "%s has an owner and a parent", t->name);
+		if (t->owner >= 0) {
+			cr_assert_lt(t->owner, t->nfields);
+			cr_assert_str_eq(t->fields[t->owner].name, "owner", "%s", t->name);
+			cr_assert_eq(t->fields[t->owner].type, FLD_TEXT);
+			cr_assert_leq(t->fields[t->owner].max_len, 32, "owner longer than a user name");
+		}
+		if (t->parent >= 0) {
+			cr_assert_lt(t->parent, t->nfields);
+			if (t->parent_tbl < 0) {
+				cr_assert_eq(t->fields[t->parent].type, FLD_REF, "%s", t->name);
+				cr_assert_not_null(tbl_find(t->fields[t->parent].ref,
+							    strlen(t->fields[t->parent].ref)));
+			} else {
+				cr_assert_lt(t->parent_tbl, t->nfields);
+				cr_assert_eq(t->fields[t->parent_tbl].type, FLD_TEXT);
+			}
+		} else {
+			cr_assert_lt(t->parent_tbl, 0, "%s: parent_tbl without parent", t->name);
+		}
+	}
+	cr_assert_geq(tbl_find("customer", 8)->owner, 0);
+	cr_assert_geq(tbl_find("contact", 7)->parent, 0);
+	cr_assert_geq(tbl_find("conflict", 8)->parent, 0);
+}
