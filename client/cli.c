@@ -386,7 +386,11 @@ static int cmd_sync(struct cli *c)
 	}
 	o.url = status.server;
 	o.ca = status.ca;
-	rc = conn_sync(oc, &o, &st, err);
+	memset(&st, 0, sizeof(st));
+	if (!status.logged_in)
+		rc = op_fail(err, OP_EDENIED, "not logged in: run outpost login --user NAME");
+	else
+		rc = conn_sync(oc, &o, &st, err);
 	if (p.shown)
 		fputs("\r\033[K", stderr);
 	if (rc) {

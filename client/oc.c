@@ -127,6 +127,14 @@ int oc_status(struct oc *c, struct oc_status *st)
 	return OP_OK;
 }
 
+uint64_t oc_mark(struct oc *c)
+{
+	uint64_t mark = 0;
+
+	db_meta_get_u64(c->db, "rescope", &mark);
+	return mark;
+}
+
 int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1])
 {
 	char tok[WIRE_TOKEN_HEX + 1];
@@ -278,7 +286,7 @@ static int stage_change(struct oc *c, struct rec *r, const int *idx, int nf,
 
 	rc = wire_enc_change(&change, r, idx, nf, d, del);
 	if (!rc)
-		rc = db_rec_save(c->db, r, 0);
+		rc = db_rec_save(c->db, r, oc_mark(c));
 	if (!rc)
 		rc = db_outbox_add(c->db, d->ctr, r, change.p, change.len);
 	buf_release(&change);

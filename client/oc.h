@@ -91,6 +91,13 @@ int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1]);
  */
 int oc_prepare_login(struct oc *c, const char *user, char err[OP_ERRLEN]);
 
+/*
+ * The mark local saves give a record: 0, or during a re-pull after a
+ * scope change the re-pull's mark, so that its final sweep (which drops
+ * what the re-pull did not bring) keeps records written meanwhile.
+ */
+uint64_t oc_mark(struct oc *c);
+
 /* Sync bookkeeping used by sync.c. */
 int oc_next_dot(struct oc *c, struct rec_dot *d);
 void oc_observe(struct oc *c, uint64_t hlc);

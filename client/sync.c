@@ -248,7 +248,7 @@ static int on_refused(struct sync *s, const struct wire_reject *j, uint64_t upto
 	if (!rc)
 		rc = db_outbox_of(db, tbl, id, upto, reapply, &x);
 	if (!rc)
-		rc = x.r ? db_rec_save(db, x.r, 0) : db_rec_drop(db, tbl, id);
+		rc = x.r ? db_rec_save(db, x.r, s->mark) : db_rec_drop(db, tbl, id);
 	if (!rc)
 		log_debug("the server refused change %llu to %s %s: %s",
 			 (unsigned long long)j->ctr, tbl, id, j->msg);
@@ -407,7 +407,7 @@ static int check_scope(struct sync *s, const struct wire_msg *m)
 
 	db_meta_get_text(db, "scope", scope, sizeof(scope));
 	if (!strcmp(scope, m->scope))
-		return OP_OK;
+		return db_meta_set_text(db, "role", m->role); /* a role can change alone */
 	if (db_begin(db))
 		return OP_EIO;
 	if (scope[0] || s->stats.cursor) {

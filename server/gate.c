@@ -72,8 +72,8 @@ int gate_audit(struct db *db, const char *user, const char *replica,
 }
 
 /* Refuses while the user or the address is over its failure limit. */
-static int check_limits(struct gate *g, const struct gate_login *l, uint64_t now,
-			struct wire_err *e)
+static int check_limits(struct gate *g, struct db *db, const struct gate_login *l,
+			uint64_t now, struct wire_err *e)
 {
 	uint64_t wu = auth_limit_wait(g->by_user, l->user, now);
 	uint64_t wa = auth_limit_wait(g->by_addr, l->addr, now);
@@ -84,6 +84,9 @@ static int check_limits(struct gate *g, const struct gate_login *l, uint64_t now
 		return OP_OK;
 	snprintf(msg, sizeof(msg), "too many failed logins; try again in %llu minute(s)",
 		 (unsigned long long)(w + 59999) / 60000);
+	gate_audit(db, l->user, l->replica, l->addr, "login-refused", "", "",
+		   wu ? "too many failed logins for the user" :
+			"too many failed logins from the address");
 	return refuse(e, WERR_AUTH, msg);
 }
 
@@ -190,7 +193,7 @@ int gate_login(struct gate *g, struct db *db, const struct gate_login *l,
 	struct user u;
 	int rc;
 
-	if ((rc = check_limits(g, l, now, e)))
+	if ((rc = check_limits(g, db, l, now, e)))
 		return rc;
 	if ((rc = check_password(g, db, l, &u, now, e)))
 		return rc;

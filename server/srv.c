@@ -241,7 +241,8 @@ static int store(struct srv *s, const struct rec *r, const char *was, struct sco
 		return rc;
 	if ((rc = db_rec_save_scoped(s->db, r, ++s->seq, opt(sc->owner), opt(sc->parent))))
 		return rc;
-	if (was && strcmp(was, sc->owner))
+	/* Records created before their parent reached the server take its owner. */
+	if ((was && strcmp(was, sc->owner)) || (!was && sc->owner[0]))
 		rc = move_children(s, r->id, sc->owner, 3);
 	return rc;
 }

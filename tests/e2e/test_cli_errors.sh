@@ -107,6 +107,19 @@ bad A "change" customer edit "$CUST"
 bad A "extra" customer show "$CUST" extra
 bad A "extra" sync extra
 
+log "account commands"
+bad A "--user" login
+bad A "--user" login --user
+bad A "not a user name" login --user 'Ann!'
+bad A "not a user name" login --user "$(printf 'a%.0s' {1..33})"
+bad A "unexpected" login --user ann --password secret
+bad A "dismiss" rejected dismiss
+bad A "not the number" rejected dismiss abc
+bad A "not the number" rejected dismiss -1
+bad A "no refused change" rejected dismiss 99
+bad A "unknown argument" rejected everything
+bad A "unexpected" logout now
+
 log "unknown ids"
 bad A "$ZERO_ID" contact add --customer "$ZERO_ID" --name 'Orphan'
 bad A "$ZERO_ID" contact edit "$CONT" --customer "$ZERO_ID"
@@ -168,10 +181,18 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 restart_server
 op_ok U init --server "$SERVER_URL" --ca "$other/cert.pem" >/dev/null
 op_ok U customer add --name 'Untrusting' >/dev/null
+has_user admin || add_user admin admin
+RC=0
+printf 'pw-admin\n' | op U login --user admin >"$E2E_DIR/u.out" 2>"$E2E_DIR/u.err" || RC=$?
+assert_ne 0 "$RC" "exit status of a login to a server with an untrusted certificate"
+assert_one_line "$(cat "$E2E_DIR/u.err")" "stderr of a login with an untrusted certificate"
+assert_match "$(cat "$E2E_DIR/u.err")" '^outpost: login failed: .*(certificate|connect)' \
+	"stderr of a login with an untrusted certificate"
+assert_eq false "$(op_ok U status --json | json_get logged_in)" "U after the refused login"
 run_op U sync
-assert_ne 0 "$RC" "exit status of a sync with an untrusted certificate"
-assert_one_line "$ERR" "stderr of a sync with an untrusted certificate"
-assert_match "$ERR" '^outpost: sync failed: ' "stderr of a sync with an untrusted certificate"
+assert_ne 0 "$RC" "exit status of a sync without a login"
+assert_one_line "$ERR" "stderr of a sync without a login"
+assert_match "$ERR" '^outpost: sync failed: not logged in' "stderr of a sync without a login"
 assert_eq 1 "$(pending U)" "pending on U after the failed sync"
 assert_eq 0 "$(server_sql "select count(*) from customer where name = 'Untrusting'")" \
 	"the untrusted client's customer on the server"

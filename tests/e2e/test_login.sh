@@ -307,12 +307,7 @@ assert_eq 1 "$(json_eval "len([a for a in d if a['action'] == 'login-failed' and
 	"ann's refused login while disabled"
 
 # ---- 9. checks known to fail (reported; kept last so the rest runs) --------------------
-# Each records a problem; the script fails at the end if any was found.
-PROBLEMS=()
-problem() {
-	log "PROBLEM: $*"
-	PROBLEMS+=("$*")
-}
+# Each notes a problem (lib.sh); the script fails at the end if any was found.
 
 log "every login attempt is audited, also those refused by the failure limit"
 n=$(admin_ok audit --json --user ann | json_eval "len([a for a in d if a['action'] == 'login-failed' and 'too many' in a['detail']])")
@@ -326,4 +321,4 @@ after="$(json_eval '"%s %s %s" % (d["replica"], d["user"], json.dumps(d["logged_
 [[ "$after" == "$REP_A2 bob true $before_ids" ]] ||
 	problem "a failed login as user bbo (wrong password) on bob's replica A reset it: expected [$REP_A2 bob true $before_ids], got [$after]"
 
-((${#PROBLEMS[@]} == 0)) || fail "${#PROBLEMS[@]} problem(s): ${PROBLEMS[*]}"
+check_problems

@@ -25,6 +25,7 @@ add_user carl manager
 for u in admin sue ann bob carl; do
 	init_client "$u" "$u"
 done
+SUE=sue # sue's device (replaced if a problem leaves it unusable)
 
 # assert_scope HOME USER...: HOME holds exactly the customers of USERs,
 # their contacts and the conflict records of those customers, field for
@@ -157,11 +158,19 @@ log "set-team carl --none: sue's next sync drops carl's records"
 admin_ok user set-team carl --none >/dev/null
 n_carl=$(server_sql "select count(*) from rec where owner = 'carl' and alive = 1")
 assert_gt "$n_carl" 2 "carl's records on the server"
+# sue made no local change since the last re-pull: see problem below.
 s=$(sync_stat sue dropped)
-assert_eq "$n_carl" "$s" "dropped by sue's sync after carl left her team"
-assert_scope sue sue ann bob
-! has sue customer "$K1" || fail "sue's device still holds carl's K1"
-assert_eq 0 "$(pending sue)" "pending on sue"
+if [[ "$s" == "$n_carl" ]] && ! has sue customer "$K1"; then
+	assert_scope sue sue ann bob
+	assert_eq 0 "$(pending sue)" "pending on sue"
+else
+	problem "sue's first sync after 'user set-team carl --none' dropped $s records (expected $n_carl) and her device still holds carl's customer $K1 ($(local_ids sue customer | wc -w) customers): two re-pulls in a row without a local write in between use the same rescope mark (client/sync.c check_scope: mark = ctr + 1), so the sweep keeps what the previous re-pull brought"
+	log "going on with a fresh replica for sue"
+	SUE=sue2
+	init_client "$SUE" sue
+	sync_ok "$SUE" >/dev/null
+	assert_scope "$SUE" sue ann bob
+fi
 
 # ---- 4. an offline edit of a record transferred away -------------------------------------
 log "ann edits A3 offline while the admin transfers it to carl"
@@ -192,5 +201,69 @@ assert_eq 0 "$(server_sql "select count(*) from contact where title = 'Offline t
 	"ann's refused contact edit on the server"
 sync_ok carl >/dev/null
 assert_scope carl carl
-assert_eq 2 "$(sync_stat sue dropped)" "dropped by sue's sync (A3 and its contact)"
-assert_scope sue sue ann bob
+assert_eq 2 "$(sync_stat "$SUE" dropped)" "dropped by sue's sync (A3 and its contact)"
+assert_scope "$SUE" sue ann bob
+
+# ---- 5. an interrupted re-pull ---------------------------------------------------------------
+log "many records for bob and dan (a manager joining sue's team)"
+add_user dan manager --supervisor sue
+admin_ok demo --customers 1600 --seed 7 >/dev/null # owners alice, bob, carol, dan
+n_bob=$(server_sql "select count(*) from rec where owner = 'bob'")
+n_dan=$(server_sql "select count(*) from rec where owner = 'dan'")
+assert_gt "$n_bob" 1000 "bob's records on the server (several pull batches)"
+assert_gt "$n_dan" 0 "dan's records on the server"
+sync_ok "$SUE" >/dev/null
+assert_scope "$SUE" sue ann bob dan
+
+# rescope_state HOME: "rescope cursor" from the replica's metadata.
+rescope_state() {
+	sql "$E2E_DIR/$1/replica.db" \
+		"select (select count(*) from meta where key = 'rescope') || ' ' ||
+		        coalesce((select value from meta where key = 'cursor'), 0)"
+}
+
+# A local write before each scope change keeps this part clear of the
+# mark problem of part 3.
+log "dan leaves sue's team; sue's re-pull is killed half way"
+caught=
+for attempt in 1 2 3 4 5; do
+	op_ok "$SUE" customer add --name "Sue Own $attempt" >/dev/null
+	sync_ok "$SUE" >/dev/null
+	admin_ok user set-team dan --none >/dev/null
+	op_bg "$SUE" rescope-$attempt sync --json
+	pid=$BG_PID
+	while _alive "$pid"; do
+		read -r marked cursor <<<"$(rescope_state "$SUE")"
+		if [[ "$marked" == 1 ]] && ((cursor > 0)); then
+			kill -9 "$pid" 2>/dev/null || true
+			break
+		fi
+		sleep 0.005
+	done
+	wait_exit "$pid" 60
+	if ((WAIT_RC == 137)); then
+		caught=$attempt
+		break
+	fi
+	assert_eq 0 "$WAIT_RC" "sue's sync (attempt $attempt): $(cat "$E2E_DIR/rescope-$attempt.err")"
+	log "attempt $attempt: the re-pull ended before it could be killed; again"
+	admin_ok user set-team dan sue >/dev/null
+	op_ok "$SUE" customer add --name "Sue Again $attempt" >/dev/null
+	sync_ok "$SUE" >/dev/null
+	assert_scope "$SUE" sue ann bob dan
+done
+[[ -n "$caught" ]] || fail "could not kill sue's re-pull half way in 5 attempts"
+read -r marked cursor <<<"$(rescope_state "$SUE")"
+log "killed at cursor $cursor (attempt $caught)"
+assert_eq 1 "$marked" "the re-pull mark on sue's device after the kill"
+n_dan_local=$(op_ok "$SUE" customer list --json | json_eval 'len([r for r in d if r["owner"] == "dan"])')
+assert_gt "$n_dan_local" 0 "dan's customers on sue's device before the re-pull is finished"
+
+log "the next sync finishes the re-pull and drops dan's records"
+s=$(sync_ok "$SUE")
+assert_gt "$(json_get dropped <<<"$s")" "$((n_dan - 1))" "records dropped by the sync after the kill: $s"
+assert_eq "0 " "$(rescope_state "$SUE" | sed 's/[0-9]*$//')" "the re-pull mark after the finishing sync"
+assert_scope "$SUE" sue ann bob
+assert_eq 0 "$(pending "$SUE")" "pending on sue at the end"
+
+check_problems
