@@ -212,7 +212,15 @@ n_bob=$(server_sql "select count(*) from rec where owner = 'bob'")
 n_dan=$(server_sql "select count(*) from rec where owner = 'dan'")
 assert_gt "$n_bob" 1000 "bob's records on the server (several pull batches)"
 assert_gt "$n_dan" 0 "dan's records on the server"
-sync_ok "$SUE" >/dev/null
+sync_ok "$SUE" >/dev/null # pulls the demo records
+run_op "$SUE" sync --json
+if ((RC != 0)); then
+	problem "after 'outpostd demo' wrote to the database of the running server, sue's first sync pulled the new records and her second failed: $ERR (the welcome's log_end is the server's cached seq, srv_log_end() in server/srv.c, refreshed only by a push; expected: the second sync succeeds with nothing new)"
+	log "restarting the server to go on"
+	stop_server
+	restart_server
+	sync_ok "$SUE" >/dev/null
+fi
 assert_scope "$SUE" sue ann bob dan
 
 # rescope_state HOME: "rescope cursor" from the replica's metadata.
@@ -241,21 +249,23 @@ for attempt in 1 2 3 4 5; do
 		sleep 0.005
 	done
 	wait_exit "$pid" 60
-	if ((WAIT_RC == 137)); then
+	read -r marked cursor <<<"$(rescope_state "$SUE")"
+	if ((WAIT_RC == 137)) && [[ "$marked" == 1 ]]; then
 		caught=$attempt
 		break
 	fi
-	assert_eq 0 "$WAIT_RC" "sue's sync (attempt $attempt): $(cat "$E2E_DIR/rescope-$attempt.err")"
+	# too late: the re-pull ended before the kill (or the kill came just after its end)
+	((WAIT_RC == 0 || WAIT_RC == 137)) ||
+		fail "sue's sync (attempt $attempt) exited $WAIT_RC: $(cat "$E2E_DIR/rescope-$attempt.err")"
 	log "attempt $attempt: the re-pull ended before it could be killed; again"
+	assert_scope "$SUE" sue ann bob
 	admin_ok user set-team dan sue >/dev/null
 	op_ok "$SUE" customer add --name "Sue Again $attempt" >/dev/null
 	sync_ok "$SUE" >/dev/null
 	assert_scope "$SUE" sue ann bob dan
 done
 [[ -n "$caught" ]] || fail "could not kill sue's re-pull half way in 5 attempts"
-read -r marked cursor <<<"$(rescope_state "$SUE")"
 log "killed at cursor $cursor (attempt $caught)"
-assert_eq 1 "$marked" "the re-pull mark on sue's device after the kill"
 n_dan_local=$(op_ok "$SUE" customer list --json | json_eval 'len([r for r in d if r["owner"] == "dan"])')
 assert_gt "$n_dan_local" 0 "dan's customers on sue's device before the re-pull is finished"
 

@@ -131,6 +131,15 @@ static const char *opt(const char *s)
 	return s[0] ? s : NULL;
 }
 
+/* The text of field name of r ("" when unset or not text). */
+static void field_str(const struct rec *r, const char *name, char *out, size_t cap)
+{
+	const struct rec_field *f = &r->f[tbl_field(r->t, name, strlen(name))];
+
+	snprintf(out, cap, "%.*s", f->set && f->v.t == VAL_TEXT ? (int)f->v.n : 0,
+		 f->set && f->v.t == VAL_TEXT ? f->v.s : "");
+}
+
 /* ---- the rules, written out from the design (not from access.c) -------- */
 
 static bool is_manager(int u)
@@ -474,13 +483,10 @@ static void op_delete(struct world *w, int r, const struct tbl_desc *t)
 /* The owner of live customer k on replica r as the replica has it. */
 static void local_owner(struct world *w, int r, int k, char owner[DB_OWNER_MAX + 1])
 {
-	const struct rec_field *f;
 	struct rec *rec;
 
 	cr_assert_eq(db_rec_load(oc_db(w->oc[r]), customer_t(), w->recs[k].id, &rec), 0);
-	f = &rec->f[customer_t()->owner];
-	snprintf(owner, DB_OWNER_MAX + 1, "%.*s",
-		 f->set && f->v.t == VAL_TEXT ? (int)f->v.n : 0, f->v.s ? f->v.s : "");
+	field_str(rec, "owner", owner, DB_OWNER_MAX + 1);
 	rec_free(rec);
 }
 
@@ -653,12 +659,47 @@ static int check_one(void *ctx, const void *blob, size_t n, uint64_t seq)
 	return 0;
 }
 
+/*
+ * The owner the server stores beside a record is the one the design
+ * gives it: a customer's owner field; for a contact its customer's, for
+ * a conflict record its record's (so the scope checks below do not
+ * merely trust the column they read).
+ */
+static int check_owner(void *ctx, const void *blob, size_t n, uint64_t seq)
+{
+	struct db *db = ctx;
+	char owner[DB_OWNER_MAX + 1], want[DB_OWNER_MAX + 1] = "", tbl[64], id[RID_LEN + 1];
+	struct rec *r;
+	struct wire_err e;
+	int rc = OP_OK;
+
+	(void)seq;
+	cr_assert_eq(wire_decode_state(blob, n, true, &r, &e), 0, "%s", e.msg);
+	cr_assert_eq(db_rec_owner(db, r->t->name, r->id, owner), 0);
+	if (r->t == customer_t()) {
+		field_str(r, "owner", want, sizeof(want));
+	} else if (r->t == contact_t()) {
+		field_str(r, "customer", id, sizeof(id));
+		rc = db_rec_owner(db, "customer", id, want);
+	} else {
+		field_str(r, "tbl", tbl, sizeof(tbl));
+		field_str(r, "rec", id, sizeof(id));
+		rc = db_rec_owner(db, tbl, id, want);
+	}
+	cr_assert(rc == OP_OK || rc == OP_ENOTFOUND);
+	cr_assert_str_eq(owner, want, "the server stores %s %s as owned by \"%s\", not \"%s\"",
+			 r->t->name, r->id, owner, want);
+	rec_free(r);
+	return 0;
+}
+
 static void check_scoped(struct world *w)
 {
 	struct rec *rec;
 	uint64_t n;
 	int r, i, k;
 
+	cr_assert_eq(db_rec_since(srv_db(w->srv), 0, 1u << 30, check_owner, srv_db(w->srv)), 0);
 	for (r = 0; r < w->n; r++) {
 		struct scope_ctx c;
 		struct db *cdb = oc_db(w->oc[r]);

@@ -101,10 +101,10 @@ void rcl_hello(struct rcl *c, const char *replica, const char *token,
 	       struct wire_msg *welcome);
 /*
  * Expects the server to end the session: the next reply is the only one
- * left and is an error with code, whose message contains fragment (when
- * not NULL); then a close frame with status 1008 whose reason is the
- * error's message (or its start).
+ * left and is an error with code (0: any code), whose message contains
+ * fragment (when not NULL); then a close frame with status 1008 whose
+ * reason is the error's message (or its start). Returns the error's code.
  */
-void rcl_expect_error(struct rcl *c, int code, const char *fragment);
+int rcl_expect_error(struct rcl *c, int code, const char *fragment);
 
 #endif
