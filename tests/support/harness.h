@@ -79,8 +79,11 @@ int h_admin(const char *db, char *out, size_t cap, ...);
 /*
  * Adds user name with role and supervisor (NULL: none) to the server
  * database at db (created and migrated if need be; a running server may
- * hold it). With a password the user can log in (hashing costs about
- * 0.2 s); with NULL the stored hash matches no password. Returns 0 or -1.
+ * hold it). With a password the user can log in; with NULL the stored
+ * hash matches no password. The hash is a real PBKDF2-SHA256 one in the
+ * stored format of auth.h, but with the fewest iterations that format
+ * accepts: auth_pw_hash()'s 600000 cost about half a second per add and
+ * per login check, which floods of logins would multiply. Returns 0 or -1.
  */
 int h_user_add(const char *db, const char *name, const char *role,
 	       const char *supervisor, const char *password);
