@@ -195,6 +195,11 @@ int gate_login(struct gate *g, struct db *db, const struct gate_login *l,
 
 	if ((rc = check_limits(g, db, l, now, e)))
 		return rc;
+	if (l->server && !strcmp(l->replica, l->server)) {
+		gate_audit(db, l->user, l->replica, l->addr, "login-failed", "device",
+			   l->replica, "the server's own replica id");
+		return refuse(e, WERR_AUTH, "this replica id is the server's; a device needs its own");
+	}
 	if ((rc = check_password(g, db, l, &u, now, e)))
 		return rc;
 	auth_limit_clear(g->by_user, l->user);

@@ -27,6 +27,7 @@ void gate_set_token_ttl(struct gate *g, uint64_t ms);
 
 struct gate_login {
 	const char *user, *password, *replica, *agent, *addr;
+	const char *server;  /* the server's own replica id: never a device */
 };
 
 struct gate_token {
@@ -38,7 +39,7 @@ struct gate_token {
 /*
  * Checks a password login and registers l->replica as l->user's device
  * with a new token (the old one, if any, stops working). A replica
- * registered to another user is refused. Every attempt is audited.
+ * registered to another user, or the server's own id, is refused. Every attempt is audited.
  * OP_OK with *t filled, or OP_EDENIED/OP_EIO with *e (code WERR_AUTH or
  * WERR_SERVER) saying why, without telling which of user and password
  * was wrong.

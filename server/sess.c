@@ -211,7 +211,8 @@ static bool on_hello(struct sess *s, const struct wire_msg *m)
 
 static bool on_login(struct sess *s, const struct wire_msg *m)
 {
-	struct gate_login l = { m->user, m->password, m->replica, "", s->peer };
+	struct gate_login l = { m->user, m->password, m->replica, "", s->peer,
+				srv_replica(s->srv) };
 	char agent[sizeof(m->agent)];
 	struct gate_token t;
 	struct wire_err e;

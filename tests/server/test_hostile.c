@@ -18,14 +18,13 @@
  * The world of each test (tests run in parallel forks, each with its own
  * directory and server): users sam and tom (supervisors), ann and bob
  * (managers in sam's team), carl (manager in tom's team), vera
- * (executive) and dora (manager, the honest user, password "pw-dora");
- * devices with known tokens for ann, bob, carl and vera, registered
- * straight into the database (no password hashing where a login is not
- * the point); and three records written by the server: ann's customer,
- * carl's customer and a contact of carl's customer.
- *
- * Tests marked PRODUCT BUG fail on purpose until the product is fixed.
+ * (executive) and dora (manager, the honest user); passwords "pw-NAME"
+ * for ann, bob and dora; devices with known tokens for ann, bob, carl and
+ * vera, registered straight into the database (a login is made only where
+ * it is the point); and three records written by the server: ann's
+ * customer, carl's customer and a contact of carl's customer.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +49,12 @@
 #define REP_CARL "c0000000000000000000000000000003"
 #define REP_VERA "e0000000000000000000000000000004"
 #define REP_NEW  "d0000000000000000000000000000005" /* registered by no one */
-#define REP_ODD  "f0000000000000000000000000000006" /* never seen by the server */
+#define REP_ODD  "f0000000000000000000000000000006" /* no device yet */
+#define REP_OLD  "c0000000000000000000000000000007" /* no device yet */
+#define REP_SAM  "50000000000000000000000000000008"
 #define HOUR_MS (3600 * 1000)
 #define NHONEST 3  /* customers the honest user adds */
+#define EXPIRY_MS 3000 /* life of a token that expires during a test */
 
 enum seed { ANN_CUST, CARL_CUST, CARL_CONTACT, NSEED };
 
@@ -202,8 +204,10 @@ static void fx_end(void)
 
 	if (F.c_open)
 		rcl_close(&F.c);
-	if (F.sync_pid > 0)
+	if (F.sync_pid > 0) { /* a failed test left it running */
+		kill(F.sync_pid, SIGKILL);
 		h_outpost_wait(F.sync_pid);
+	}
 	for (i = 0; i < NSEED; i++)
 		buf_release(&F.seed_state[i]);
 	h_world_end(&F.w);
@@ -211,7 +215,7 @@ static void fx_end(void)
 
 TestSuite(hostile, .fini = fx_end, .timeout = 90);
 
-/* ---- the server database, read after the server stops --------------------- */
+/* ---- the server database, read after the server stops (or where said) ---- */
 
 static struct db *sdb_open(void)
 {
@@ -230,14 +234,34 @@ static uint64_t max_seq(struct db *db)
 	return seq;
 }
 
-/* The change log's end, read from the running server's database. */
-static uint64_t live_max_seq(void)
-{
-	struct db *db = sdb_open();
-	uint64_t seq = max_seq(db);
+struct find_seq {
+	const char *id;
+	uint64_t seq;
+};
 
+static int match_seq(void *ctx, const void *blob, size_t n, uint64_t pos)
+{
+	struct find_seq *f = ctx;
+	struct wire_err e;
+	struct rec *r;
+
+	cr_assert_eq(wire_decode_state(blob, n, true, &r, &e), OP_OK, "%s", e.msg);
+	if (!strcmp(r->id, f->id))
+		f->seq = pos;
+	rec_free(r);
+	return 0;
+}
+
+/* Where record id stands in the change log (0: nowhere), read from the
+ * running server's database. */
+static uint64_t live_rec_seq(const char *id)
+{
+	struct find_seq f = { id, 0 };
+	struct db *db = sdb_open();
+
+	cr_assert_eq(db_rec_since(db, 0, 100000, match_seq, &f), OP_OK);
 	db_close(db);
-	return seq;
+	return f.seq;
 }
 
 static bool rec_exists(struct db *db, const char *tbl, const char *id)
@@ -314,6 +338,18 @@ static int audit_count(struct db *db, const char *user, const char *action)
 	return c.n;
 }
 
+/* Waits for the honest user's background sync, which must succeed. */
+static void honest_settle(void)
+{
+	int st;
+
+	if (F.sync_pid <= 0)
+		return;
+	st = h_outpost_wait(F.sync_pid);
+	F.sync_pid = 0;
+	cr_assert_eq(st, 0, "the honest client's sync failed meanwhile (see %s)", F.w.srv.log);
+}
+
 /*
  * Ends the test: the honest user's background sync must have succeeded;
  * it adds one more customer and syncs again; the server stops cleanly.
@@ -332,9 +368,7 @@ static struct db *fx_finish(uint64_t extra, unsigned changed)
 	if (F.c_open)
 		rcl_close(&F.c);
 	F.c_open = false;
-	st = h_outpost_wait(F.sync_pid);
-	F.sync_pid = 0;
-	cr_assert_eq(st, 0, "the honest client's sync failed meanwhile (see %s)", F.w.srv.log);
+	honest_settle();
 	cr_assert_eq(h_outpost(F.home, out, sizeof(out), "customer", "add", "--name",
 			       "Honest 3", NULL), 0, "customer add failed: %s", out);
 	cr_assert_geq(strlen(out), RID_LEN, "customer add printed \"%s\"", out);
@@ -384,6 +418,23 @@ static void pk_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, strlen(s));
 }
 
+/* Starts a hello from ann's replica of 5 + extra pairs: all but "auth". */
+static void pk_hello_start(msgpack_packer *pk, struct buf *b, uint32_t extra)
+{
+	pk_init(pk, b);
+	msgpack_pack_map(pk, 5 + extra);
+	pk_cstr(pk, "t");
+	pk_cstr(pk, "hello");
+	pk_cstr(pk, "proto");
+	msgpack_pack_uint64(pk, WIRE_PROTO);
+	pk_cstr(pk, "schema");
+	msgpack_pack_uint64(pk, SCHEMA_VERSION);
+	pk_cstr(pk, "replica");
+	pk_cstr(pk, REP_ANN);
+	pk_cstr(pk, "agent");
+	pk_cstr(pk, RCL_AGENT);
+}
+
 /* A change as a hostile client makes it. */
 struct change {
 	const char *tbl;
@@ -394,6 +445,7 @@ struct change {
 	uint64_t forge;          /* plus this many server writes that never were */
 	const char *seen;        /* another replica whose writes the change claims */
 	uint64_t seen_ctr;       /* to have seen, up to this counter */
+	uint64_t ahead_ms;       /* stamped this far in the future */
 	const char *kv[12];      /* field, text, ..., NULL */
 	char *out_id;            /* the new record's id (RID_LEN + 1), or NULL */
 };
@@ -429,7 +481,7 @@ static void add_change(struct buf *b, const char *origin, const struct change *c
 	}
 	memcpy(d.rep, origin, VV_REPLEN + 1);
 	d.ctr = ch->ctr;
-	d.hlc = hlc_wall_ms() << HLC_LOGICAL_BITS;
+	d.hlc = (hlc_wall_ms() + ch->ahead_ms) << HLC_LOGICAL_BITS;
 	cr_assert_eq(wire_enc_change(b, r, fields, nf, &d, ch->del), OP_OK);
 	rec_free(r);
 }
@@ -471,9 +523,10 @@ static void push_expect_ack(struct rcl *c, const char *origin, const struct chan
 static void expect_reject(const struct wire_msg *m, size_t i, uint64_t ctr, int code,
 			  const char *fragment, bool with_state)
 {
-	const struct wire_reject *r = &m->rejected[i];
+	const struct wire_reject *r;
 
 	cr_assert_lt(i, m->nrejected);
+	r = &m->rejected[i];
 	cr_assert_eq(r->ctr, ctr, "refusal %zu is of change %llu, not %llu", i,
 		     (unsigned long long)r->ctr, (unsigned long long)ctr);
 	cr_assert_eq(r->code, (uint64_t)code, "change %llu refused with %llu (%s), not %d",
@@ -484,7 +537,7 @@ static void expect_reject(const struct wire_msg *m, size_t i, uint64_t ctr, int 
 		cr_assert_not_null(r->state, "change %llu: no state of the record",
 				   (unsigned long long)ctr);
 	else
-		cr_assert_null(r->state, "change %llu: the refusal shows a record out of scope",
+		cr_assert_null(r->state, "change %llu: the refusal shows a record",
 			       (unsigned long long)ctr);
 }
 
@@ -507,6 +560,19 @@ static void hello_refused(const char *replica, const char *token, int code,
 	rcl_open_beside(&c, &F.c);
 	send_hello(&c, replica, token);
 	rcl_expect_error(&c, code, fragment);
+	rcl_close(&c);
+}
+
+/* A hello welcomed as user's, on a new connection. */
+static void hello_welcomed(const char *replica, const char *token, const char *user)
+{
+	struct wire_msg m;
+	struct rcl c;
+
+	rcl_open_beside(&c, &F.c);
+	rcl_hello(&c, replica, token, &m);
+	cr_assert_str_eq(m.user, user, "%s's token welcomed %s", user, m.user);
+	wire_msg_release(&m);
 	rcl_close(&c);
 }
 
@@ -573,18 +639,7 @@ Test(hostile, hello_without_token)
 	send_hello(&F.c, REP_ANN, NULL);
 	rcl_expect_error(&F.c, WERR_AUTH, "not logged in");
 
-	pk_init(&pk, &b);
-	msgpack_pack_map(&pk, 5);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "hello");
-	pk_cstr(&pk, "proto");
-	msgpack_pack_uint64(&pk, WIRE_PROTO);
-	pk_cstr(&pk, "schema");
-	msgpack_pack_uint64(&pk, SCHEMA_VERSION);
-	pk_cstr(&pk, "replica");
-	pk_cstr(&pk, REP_ANN);
-	pk_cstr(&pk, "agent");
-	pk_cstr(&pk, RCL_AGENT);
+	pk_hello_start(&pk, &b, 0);
 	raw_refused(b.p, b.len, false, WERR_AUTH);
 	buf_release(&b);
 	fx_finish_close(0, 0);
@@ -643,18 +698,7 @@ Test(hostile, hello_with_malformed_token)
 		rcl_close(&c);
 	}
 
-	pk_init(&pk, &b);
-	msgpack_pack_map(&pk, 6);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "hello");
-	pk_cstr(&pk, "proto");
-	msgpack_pack_uint64(&pk, WIRE_PROTO);
-	pk_cstr(&pk, "schema");
-	msgpack_pack_uint64(&pk, SCHEMA_VERSION);
-	pk_cstr(&pk, "replica");
-	pk_cstr(&pk, REP_ANN);
-	pk_cstr(&pk, "agent");
-	pk_cstr(&pk, RCL_AGENT);
+	pk_hello_start(&pk, &b, 1);
 	pk_cstr(&pk, "auth");
 	msgpack_pack_uint64(&pk, 12345);
 	raw_refused_buf(&b, false, WERR_TYPE);
@@ -662,43 +706,52 @@ Test(hostile, hello_with_malformed_token)
 }
 
 /*
- * A token that expires during a session (the server issues 3-second
- * tokens): accepted at hello, refused at the next push after it expired,
- * which is not applied; and refused at hello afterwards. A device
- * registered with a token already expired is refused at hello.
+ * Expiry. A login's token lasts --token-ttl seconds (here 120, not the
+ * default 90 days). A device whose token is past its expiry is refused at
+ * hello. A token that expires during a session (a device registered for
+ * EXPIRY_MS) stops the next push, which is not applied, and is refused at
+ * hello afterwards.
  */
 Test(hostile, expired_token)
 {
-	static const char *const args[] = { "--token-ttl", "3", NULL };
+	static const char *const args[] = { "--token-ttl", "120", NULL };
 	char tok[H_TOKEN_HEX + 1], early[RID_LEN + 1], late[RID_LEN + 1];
 	struct change ch1[] = { ANN_NEW(1, "Ann Early", early) };
 	struct change ch2[] = { ANN_NEW(2, "Ann Late", late) };
 	struct buf b = BUF_INIT;
 	struct wire_msg m;
-	uint64_t expires;
+	uint64_t t0;
+	struct rcl c;
 	struct db *db;
 
-	fx_start(FX_PASSWORDS, args);
-	F.relogin = true;
+	fx_start(args);
+	t0 = hlc_wall_ms();
 	login(&F.c, "ann", "pw-ann", REP_NEW, &m);
 	cr_assert_eq(m.type, WIRE_TOKEN, "login got type %d: %s", m.type, m.msg);
-	cr_assert_leq(m.expires, hlc_wall_ms() + 3000);
-	memcpy(tok, m.token, sizeof(tok));
-	expires = m.expires;
+	cr_assert(m.expires >= t0 + 120000 && m.expires <= hlc_wall_ms() + 120000,
+		  "the token expires %lld ms after the login, not 120 s",
+		  (long long)(m.expires - t0));
 	wire_msg_release(&m);
-	rcl_hello(&F.c, REP_NEW, tok, NULL);
-	push_expect_ack(&F.c, REP_NEW, ch1, 1, 1, 0, &m);
-	wire_msg_release(&m);
-	while (hlc_wall_ms() <= expires + 100)
-		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
-	make_push(&b, REP_NEW, 2, ch2, 1);
-	rcl_send(&F.c, &b);
-	buf_release(&b);
-	rcl_expect_error(&F.c, WERR_AUTH, "expired");
-	hello_refused(REP_NEW, tok, WERR_AUTH, "expired");
 
-	cr_assert_eq(h_device_add(F.w.srv.db, "carl", REP_ODD, -1000, tok), 0);
+	cr_assert_eq(h_device_add(F.w.srv.db, "carl", REP_OLD, -1000, tok), 0);
+	hello_refused(REP_OLD, tok, WERR_AUTH, "expired");
+
+	rcl_open_beside(&c, &F.c);
+	t0 = hlc_wall_ms();
+	cr_assert_eq(h_device_add(F.w.srv.db, "ann", REP_ODD, EXPIRY_MS, tok), 0);
+	rcl_hello(&c, REP_ODD, tok, NULL);
+	push_expect_ack(&c, REP_ODD, ch1, 1, 1, 0, &m);
+	wire_msg_release(&m);
+	cr_assert_lt(hlc_wall_ms(), t0 + EXPIRY_MS, "too slow to see the token expire");
+	while (hlc_wall_ms() <= t0 + EXPIRY_MS + 500)
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	make_push(&b, REP_ODD, 2, ch2, 1);
+	rcl_send(&c, &b);
+	buf_release(&b);
+	rcl_expect_error(&c, WERR_AUTH, "expired");
+	rcl_close(&c);
 	hello_refused(REP_ODD, tok, WERR_AUTH, "expired");
+
 	db = fx_finish(1, 0);
 	expect_text(db, "customer", early, "name", "Ann Early");
 	cr_assert_not(rec_exists(db, "customer", late), "a push with an expired token was applied");
@@ -786,8 +839,9 @@ Test(hostile, token_of_another_device)
 	fx_finish_close(0, 0);
 }
 
-/* A disabled user is refused at hello, and at the next push of a session
- * opened before the account was disabled. */
+/* A disabled user is refused at hello, at the next push of a session
+ * opened before the account was disabled, and at a login with the right
+ * password. */
 Test(hostile, disabled_user)
 {
 	char out[1024], id[RID_LEN + 1];
@@ -811,9 +865,11 @@ Test(hostile, disabled_user)
 	buf_release(&b);
 	rcl_expect_error(&c, WERR_AUTH, "disabled");
 	rcl_close(&c);
+	login_refused("ann", "pw-ann", REP_ANN, "disabled");
 
 	db = fx_finish(0, 0);
 	cr_assert_not(rec_exists(db, "customer", id), "a disabled user's push was applied");
+	cr_assert_eq(audit_count(db, "ann", "login"), 0);
 	db_close(db);
 }
 
@@ -872,12 +928,16 @@ Test(hostile, manager_outside_scope)
 /*
  * A manager gives records to others: a new customer for bob, one with no
  * owner, a contact under a customer that does not exist (so no owner),
- * and her own customer handed to bob (she has no transfer right).
+ * her own customer handed to bob (she may not write for bob) or to no
+ * one, and her own new contact moved under carl's customer. A supervisor
+ * whose role lost the transfer right hands ann's customer to bob, both in
+ * his team: refused for the missing right.
  */
-Test(hostile, manager_assigns_owners)
+Test(hostile, assigning_owners)
 {
 	char for_bob[RID_LEN + 1], unowned[RID_LEN + 1], orphan[RID_LEN + 1];
-	char nowhere[RID_LEN + 1];
+	char nowhere[RID_LEN + 1], contact[RID_LEN + 1], tok[H_TOKEN_HEX + 1];
+	char out[1024], owner[64];
 	struct change ch[] = {
 		{ .tbl = "customer", .ctr = 1, .out_id = for_bob,
 		  .kv = { "name", "Bob's Gift", "owner", "bob", NULL } },
@@ -887,31 +947,51 @@ Test(hostile, manager_assigns_owners)
 		  .kv = { "customer", nowhere, "name", "Orphan", NULL } },
 		{ .tbl = "customer", .id = F.seed[ANN_CUST], .ctr = 4, .saw = true,
 		  .kv = { "owner", "bob", NULL } },
+		{ .tbl = "customer", .id = F.seed[ANN_CUST], .ctr = 5, .saw = true,
+		  .kv = { "owner", "", NULL } },
+		{ .tbl = "contact", .ctr = 6, .out_id = contact,
+		  .kv = { "customer", F.seed[ANN_CUST], "name", "Ann's Contact", NULL } },
+		{ .tbl = "contact", .id = contact, .ctr = 7, .seen = REP_ANN, .seen_ctr = 6,
+		  .kv = { "customer", F.seed[CARL_CUST], NULL } },
 	};
+	struct rcl c;
 	struct wire_msg m;
 	struct db *db;
-	char owner[64];
 	int i;
 
 	cr_assert_eq(rid_new(nowhere), OP_OK);
 	fx_start(NULL);
 	rcl_hello(&F.c, REP_ANN, F.tok_ann, NULL);
-	push_expect_ack(&F.c, REP_ANN, ch, 4, 0, 4, &m);
+	push_expect_ack(&F.c, REP_ANN, ch, 7, 1, 6, &m);
 	expect_reject(&m, 0, 1, WERR_DENIED, "would belong to bob", false);
 	expect_reject(&m, 1, 2, WERR_DENIED, "no owner", false);
 	expect_reject(&m, 2, 3, WERR_DENIED, "no owner", false);
-	expect_reject(&m, 3, 4, WERR_DENIED, "transfer", true);
+	expect_reject(&m, 3, 4, WERR_DENIED, "would belong to bob", true);
+	expect_reject(&m, 4, 5, WERR_DENIED, "no owner", true);
+	expect_reject(&m, 5, 7, WERR_DENIED, "would belong to carl", true);
 	i = tbl_field(m.rejected[3].state->t, "owner", 5);
 	snprintf(owner, sizeof(owner), "%.*s", (int)m.rejected[3].state->f[i].v.n,
 		 m.rejected[3].state->f[i].v.s);
 	cr_assert_str_eq(owner, "ann", "the refusal shows the owner as %s", owner);
 	wire_msg_release(&m);
 
-	db = fx_finish(0, 0);
+	cr_assert_eq(h_device_add(F.w.srv.db, "sam", REP_SAM, HOUR_MS, tok), 0);
+	cr_assert_eq(h_admin(F.w.srv.db, out, sizeof(out), "role", "withdraw", "supervisor",
+			     "transfer", NULL), 0, "role withdraw: %s", out);
+	rcl_open_beside(&c, &F.c);
+	rcl_hello(&c, REP_SAM, tok, NULL);
+	push_expect_ack(&c, REP_SAM, &ch[3], 1, 0, 1, &m);
+	expect_reject(&m, 0, 4, WERR_DENIED, "transfer right", true);
+	wire_msg_release(&m);
+	rcl_close(&c);
+
+	db = fx_finish(1, 0);
 	cr_assert_not(rec_exists(db, "customer", for_bob));
 	cr_assert_not(rec_exists(db, "customer", unowned));
 	cr_assert_not(rec_exists(db, "contact", orphan));
-	cr_assert_eq(audit_count(db, "ann", "refused"), 4);
+	expect_text(db, "contact", contact, "customer", F.seed[ANN_CUST]);
+	cr_assert_eq(audit_count(db, "ann", "refused"), 6);
+	cr_assert_eq(audit_count(db, "sam", "refused"), 1);
 	db_close(db);
 }
 
@@ -1009,12 +1089,13 @@ Test(hostile, mixed_push)
  * Version vectors claiming writes the server never had: the server's own
  * counter raised, another device's counter, a replica nobody knows, on
  * an edit, a create and a delete. All refused as forged; the same edit
- * with an honest vector is applied.
+ * with an honest vector is applied. A clock two years ahead (which would
+ * win every tie) is refused too.
  */
 Test(hostile, forged_version_vectors)
 {
-	char fresh[RID_LEN + 1];
-	struct change ch[5];
+	char fresh[RID_LEN + 1], future[RID_LEN + 1];
+	struct change ch[6];
 	struct wire_msg m;
 	struct db *db;
 	size_t i;
@@ -1032,15 +1113,19 @@ Test(hostile, forged_version_vectors)
 				 .del = true, .saw = true, .forge = 100 };
 	ch[4] = (struct change){ .tbl = "customer", .id = F.seed[ANN_CUST], .ctr = 5,
 				 .saw = true, .kv = { "name", "Ann Foods Ltd", NULL } };
+	ch[5] = (struct change)ANN_NEW(6, "Ann Tomorrow", future);
+	ch[5].ahead_ms = 2 * 366ull * 24 * 3600 * 1000;
 	rcl_hello(&F.c, REP_ANN, F.tok_ann, NULL);
-	push_expect_ack(&F.c, REP_ANN, ch, 5, 1, 4, &m);
+	push_expect_ack(&F.c, REP_ANN, ch, 6, 1, 5, &m);
 	for (i = 0; i < 4; i++)
 		expect_reject(&m, i, i + 1, WERR_INVALID, "forged version vector", i != 1);
+	expect_reject(&m, 4, 6, WERR_INVALID, "future", false);
 	wire_msg_release(&m);
 
 	db = fx_finish(1, 1u << ANN_CUST);
 	expect_text(db, "customer", F.seed[ANN_CUST], "name", "Ann Foods Ltd");
 	cr_assert_not(rec_exists(db, "customer", fresh));
+	cr_assert_not(rec_exists(db, "customer", future));
 	db_close(db);
 }
 
@@ -1065,19 +1150,9 @@ Test(hostile, forged_replica_id)
 	hello_refused(REP_BOB, tok, WERR_AUTH, "another device");
 	login_refused("bob", "pw-bob", REP_NEW, "registered to another user");
 	login_refused("bob", "pw-bob", REP_ANN, "registered to another user");
-	rcl_hello(&F.c, REP_NEW, tok, &m);
-	cr_assert_str_eq(m.user, "ann");
-	wire_msg_release(&m);
+	hello_welcomed(REP_NEW, tok, "ann");
 	hello_refused(REP_NEW, F.tok_bob, WERR_AUTH, "another device");
-	{
-		struct rcl c;
-
-		rcl_open_beside(&c, &F.c);
-		rcl_hello(&c, REP_BOB, F.tok_bob, &m);
-		cr_assert_str_eq(m.user, "bob");
-		wire_msg_release(&m);
-		rcl_close(&c);
-	}
+	hello_welcomed(REP_BOB, F.tok_bob, "bob");
 
 	db = fx_finish(0, 0);
 	cr_assert_eq(users_device_get(db, REP_NEW, &d), OP_OK);
@@ -1090,15 +1165,54 @@ Test(hostile, forged_replica_id)
 	db_close(db);
 }
 
+/*
+ * A client may not register the server's own replica id (sent in every
+ * welcome) as its device: its changes would carry dots of the server's
+ * replica, claiming server counters not issued yet, so later server
+ * writes (conflict records, transfers, demo data) with those counters
+ * would look already seen to every replica. The login is refused.
+ */
+Test(hostile, server_replica_id_as_device)
+{
+	struct change ch[] = {
+		{ .tbl = "customer", .id = F.seed[ANN_CUST], .ctr = 1000, .saw = true,
+		  .kv = { "name", "Ann Foods (by the server?)", NULL } },
+	};
+	struct wire_msg m;
+	struct rcl c;
+
+	fx_start(NULL);
+	login(&F.c, "ann", "pw-ann", F.server, &m);
+	if (m.type == WIRE_TOKEN) {
+		char tok[H_TOKEN_HEX + 1];
+
+		memcpy(tok, m.token, sizeof(tok));
+		wire_msg_release(&m);
+		rcl_open_beside(&c, &F.c);
+		rcl_hello(&c, F.server, tok, NULL);
+		push_expect_ack(&c, F.server, ch, 1, 1, 0, &m);
+		wire_msg_release(&m);
+		rcl_close(&c);
+		cr_assert_fail("ann registered the server's replica id %s as her device and "
+			       "pushed a change with the server's counter 1000", F.server);
+	}
+	cr_assert_eq(m.type, WIRE_ERROR, "login got type %d", m.type);
+	cr_assert(m.code == WERR_AUTH || m.code == WERR_INVALID, "login refused with %llu: %s",
+		  (unsigned long long)m.code, m.msg);
+	wire_msg_release(&m);
+	fx_finish_close(0, 0);
+}
+
 /* The same push sent again, on the same session and on a new one: all
- * duplicates, nothing written twice. */
+ * duplicates, nothing written twice (the records keep their places in
+ * the change log, and its end counts the first push only). */
 Test(hostile, replayed_push)
 {
 	char id[RID_LEN + 1];
 	struct change ch[2];
 	struct buf b = BUF_INIT;
 	struct wire_msg m;
-	uint64_t seq;
+	uint64_t seq[2];
 	struct rcl c;
 	struct db *db;
 	int round;
@@ -1113,7 +1227,9 @@ Test(hostile, replayed_push)
 	wire_msg_release(&m);
 	ch[0].out_id = NULL; /* the replay sends the very same ids */
 	ch[0].id = id;
-	seq = live_max_seq();
+	seq[0] = live_rec_seq(id);
+	seq[1] = live_rec_seq(F.seed[ANN_CUST]);
+	cr_assert(seq[0] && seq[1]);
 	rcl_open_beside(&c, &F.c);
 	rcl_hello(&c, REP_ANN, F.tok_ann, NULL);
 	for (round = 0; round < 3; round++) {
@@ -1132,12 +1248,57 @@ Test(hostile, replayed_push)
 	}
 	buf_release(&b);
 	rcl_close(&c);
-	cr_assert_eq(live_max_seq() - seq, 0, "the replays wrote to the change log");
+	cr_assert_eq(live_rec_seq(id), seq[0], "a replay moved the record in the change log");
+	cr_assert_eq(live_rec_seq(F.seed[ANN_CUST]), seq[1],
+		     "a replay moved the record in the change log");
 
 	db = fx_finish(2, 1u << ANN_CUST);
 	expect_text(db, "customer", id, "name", "Replay Co");
 	expect_text(db, "customer", F.seed[ANN_CUST], "name", "Ann Foods Replayed");
 	cr_assert_eq(audit_count(db, "ann", "create") + audit_count(db, "ann", "edit"), 2);
+	db_close(db);
+}
+
+/*
+ * Rights withdrawn during a session apply to its next push: ann made an
+ * executive, then her role's rights restored but write.own withdrawn
+ * from managers. Both pushes are refused change by change (12). (The
+ * honest user is a manager too: her sync is let finish first, and the
+ * right is granted back before she syncs again.)
+ */
+Test(hostile, rights_withdrawn_mid_session)
+{
+	char out[1024], id1[RID_LEN + 1], id2[RID_LEN + 1], id3[RID_LEN + 1];
+	struct change ch1[] = { ANN_NEW(1, "Ann Allowed", id1) };
+	struct change ch2[] = { ANN_NEW(2, "Ann As Executive", id2) };
+	struct change ch3[] = { ANN_NEW(3, "Ann Without Write", id3) };
+	struct wire_msg m;
+	struct db *db;
+
+	fx_start(NULL);
+	rcl_hello(&F.c, REP_ANN, F.tok_ann, NULL);
+	push_expect_ack(&F.c, REP_ANN, ch1, 1, 1, 0, &m);
+	wire_msg_release(&m);
+	cr_assert_eq(h_admin(F.w.srv.db, out, sizeof(out), "user", "set-role", "ann",
+			     "executive", NULL), 0, "set-role: %s", out);
+	push_expect_ack(&F.c, REP_ANN, ch2, 1, 0, 1, &m);
+	expect_reject(&m, 0, 2, WERR_DENIED, "may not change records", false);
+	wire_msg_release(&m);
+	cr_assert_eq(h_admin(F.w.srv.db, out, sizeof(out), "user", "set-role", "ann",
+			     "manager", NULL), 0, "set-role: %s", out);
+	honest_settle();
+	cr_assert_eq(h_admin(F.w.srv.db, out, sizeof(out), "role", "withdraw", "manager",
+			     "write.own", NULL), 0, "role withdraw: %s", out);
+	push_expect_ack(&F.c, REP_ANN, ch3, 1, 0, 1, &m);
+	expect_reject(&m, 0, 3, WERR_DENIED, "may not change records", false);
+	wire_msg_release(&m);
+	cr_assert_eq(h_admin(F.w.srv.db, out, sizeof(out), "role", "grant", "manager",
+			     "write.own", NULL), 0, "role grant: %s", out);
+
+	db = fx_finish(1, 0);
+	expect_text(db, "customer", id1, "name", "Ann Allowed");
+	cr_assert_not(rec_exists(db, "customer", id2));
+	cr_assert_not(rec_exists(db, "customer", id3));
 	db_close(db);
 }
 
@@ -1174,9 +1335,9 @@ Test(hostile, login_flood_per_user)
 }
 
 /*
- * Twenty failed logins from one address, each for a different (unknown)
- * user: then even a right password from that address is refused. The
- * honest user's session, on a token, is not affected.
+ * Twenty failed logins from one address, each for a different user (16
+ * who exist, 4 who do not): then even a right password from that address
+ * is refused. The honest user's session, on a token, is not affected.
  */
 Test(hostile, login_flood_per_address)
 {
@@ -1185,8 +1346,15 @@ Test(hostile, login_flood_per_address)
 	int i;
 
 	fx_start(NULL);
+	for (i = 1; i <= 16; i++) {
+		snprintf(user, sizeof(user), "agent-%d", i);
+		cr_assert_eq(h_user_add(F.w.srv.db, user, "manager", NULL, NULL), 0);
+	}
 	for (i = 1; i <= 20; i++) {
-		snprintf(user, sizeof(user), "intruder-%d", i);
+		if (i <= 16)
+			snprintf(user, sizeof(user), "agent-%d", i);
+		else
+			snprintf(user, sizeof(user), "intruder-%d", i);
 		login_refused(user, "letmein", REP_NEW, "wrong user name or password");
 	}
 	login_refused("bob", "pw-bob", REP_BOB, "too many failed logins");
@@ -1199,16 +1367,15 @@ Test(hostile, login_flood_per_address)
 }
 
 /*
- * PRODUCT BUG (server/gate.c, gate_login): a login refused by the
- * failed-login limits returns from check_limits() without an audit row,
- * although every attempt is to be audited (docs: issue 3 design, gate.h
- * "Every attempt is audited"). A flood past the limit leaves no trace.
+ * Every refused login leaves an audit row: wrong passwords as
+ * login-failed, the attempts past the failed-login limit as login-refused,
+ * so a flood past the limit leaves a trace.
  */
 Test(hostile, limited_logins_are_audited)
 {
 	char pw[32];
 	struct db *db;
-	int i;
+	int i, n;
 
 	fx_start(NULL);
 	for (i = 1; i <= 7; i++) {
@@ -1217,14 +1384,18 @@ Test(hostile, limited_logins_are_audited)
 			      "too many failed logins");
 	}
 	db = fx_finish(0, 0);
-	cr_assert_eq(audit_count(db, "ann", "login-failed"), 7,
-		     "%d of 7 refused logins audited", audit_count(db, "ann", "login-failed"));
+	n = audit_count(db, "ann", "login-failed");
+	cr_assert_eq(n, 5, "%d wrong passwords audited", n);
+	n = audit_count(db, "ann", "login-refused");
 	db_close(db);
+	cr_assert_eq(n, 2, "%d logins past the limit audited", n);
 }
 
 /* ---- malformed input from a logged-in session ------------------------------------ */
 
-/* Oversized, garbage and over-long pushes after a valid hello. */
+/* After a valid hello: a message one byte over the limit (one exactly at
+ * the limit is read, and refused as garbage), garbage, a text frame, a
+ * push of too many changes, a pull from beyond the change log. */
 Test(hostile, bad_frames_after_hello)
 {
 	static const char junk[] = "\xc1\x00garbage\xff";
@@ -1232,6 +1403,7 @@ Test(hostile, bad_frames_after_hello)
 	unsigned char *big = calloc(1, len);
 	struct change *many = calloc(WIRE_MAX_BATCH + 1, sizeof(*many));
 	struct buf b = BUF_INIT;
+	struct rcl c;
 	size_t i;
 
 	cr_assert_not_null(big);
@@ -1240,13 +1412,21 @@ Test(hostile, bad_frames_after_hello)
 	rcl_hello(&F.c, REP_ANN, F.tok_ann, NULL);
 	rcl_queue_msg(&F.c, big, len, 0, true);
 	rcl_expect_error(&F.c, WERR_TOO_BIG, NULL);
+	raw_refused(big, len - 1, true, WERR_MALFORMED);
 	raw_refused(junk, sizeof(junk) - 1, true, WERR_MALFORMED);
+	rcl_open_beside(&c, &F.c);
+	rcl_hello(&c, REP_ANN, F.tok_ann, NULL);
+	rcl_queue(&c, "{\"t\":\"pull\"}", 12, LWS_WRITE_TEXT);
+	rcl_expect_error(&c, WERR_MALFORMED, "binary");
+	rcl_close(&c);
 	for (i = 0; i <= WIRE_MAX_BATCH; i++)
 		many[i] = (struct change){ .tbl = "customer", .ctr = i + 1,
 					   .kv = { "name", "Many", "owner", "ann", NULL } };
 	make_push(&b, REP_ANN, 1, many, WIRE_MAX_BATCH + 1);
 	cr_assert_lt(b.len, WIRE_MAX_FRAME);
 	raw_refused_buf(&b, true, WERR_TOO_BIG);
+	cr_assert_eq(wire_enc_pull(&b, UINT64_MAX, 10), OP_OK);
+	raw_refused_buf(&b, true, WERR_INVALID);
 	free(many);
 	free(big);
 	fx_finish_close(0, 0);

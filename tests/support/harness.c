@@ -385,9 +385,6 @@ int h_user_add(const char *db, const char *name, const char *role,
 	return rc ? -1 : 0;
 }
 
-	out[2 * n] = '\0';
-}
-
 int h_device_add(const char *db, const char *user, const char *replica,
 		 int64_t ttl_ms, char token[H_TOKEN_HEX + 1])
 {
