@@ -533,15 +533,11 @@ int db_max_seq(struct db *db, uint64_t *seq)
 	return s ? one_u64(db, s, seq) : OP_EIO;
 }
 
-/* Runs a range scan whose rows are (blob, position) after `after`. */
-static int each_blob(struct db *db, enum stmt_id id, uint64_t after,
-		     unsigned limit, db_blob_fn fn, void *ctx)
+/* Steps a bound statement whose rows are (blob, position) through fn. */
+static int blob_rows(sqlite3_stmt *s, db_blob_fn fn, void *ctx)
 {
-	sqlite3_stmt *s = stmt(db, id);
 	int rc, step;
 
-	if (!s || bind_u64(s, 1, after) || bind_u64(s, 2, limit))
-		return s ? done(s, OP_EIO) : OP_EIO;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
 			(uint64_t)sqlite3_column_int64(s, 1));
@@ -549,6 +545,17 @@ static int each_blob(struct db *db, enum stmt_id id, uint64_t after,
 			return done(s, rc);
 	}
 	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+}
+
+/* Runs a range scan whose rows are (blob, position) after `after`. */
+static int each_blob(struct db *db, enum stmt_id id, uint64_t after,
+		     unsigned limit, db_blob_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = stmt(db, id);
+
+	if (!s || bind_u64(s, 1, after) || bind_u64(s, 2, limit))
+		return s ? done(s, OP_EIO) : OP_EIO;
+	return blob_rows(s, fn, ctx);
 }
 
 int db_rec_since(struct db *db, uint64_t cursor, unsigned limit,
@@ -712,17 +719,10 @@ int db_outbox_of(struct db *db, const char *tbl, const char *id, uint64_t after,
 		 db_blob_fn fn, void *ctx)
 {
 	sqlite3_stmt *s = stmt(db, S_OUTBOX_OF);
-	int rc, step;
 
 	if (!s || bind_u64(s, 1, after) || bind_text(s, 2, tbl) || bind_text(s, 3, id))
 		return s ? done(s, OP_EIO) : OP_EIO;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
-			(uint64_t)sqlite3_column_int64(s, 1));
-		if (rc)
-			return done(s, rc);
-	}
-	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+	return blob_rows(s, fn, ctx);
 }
 
 int db_outbox_drop(struct db *db, uint64_t ctr)

@@ -23,7 +23,7 @@
 
 /* ---- password hashes --------------------------------------------------- */
 
-static void hex_put(char *out, const unsigned char *p, size_t n)
+void auth_hex(const unsigned char *p, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i;
@@ -44,8 +44,7 @@ static int hex_digit(char c)
 	return -1; /* we write lowercase only, so only lowercase is ours */
 }
 
-/* Decodes exactly 2 * n hex digits at s into out; false if any is bad. */
-static bool hex_get(const char *s, unsigned char *out, size_t n)
+bool auth_unhex(const char *s, unsigned char *out, size_t n)
 {
 	size_t i;
 	int hi, lo;
@@ -82,8 +81,8 @@ int auth_pw_hash(const char *pw, size_t n, char out[AUTH_HASH_TEXT])
 		return OP_EIO;
 	if ((rc = derive(pw, n, salt, AUTH_PBKDF2_ITER, hash)))
 		goto out_wipe;
-	hex_put(salt_hex, salt, sizeof(salt));
-	hex_put(hash_hex, hash, sizeof(hash));
+	auth_hex(salt, sizeof(salt), salt_hex);
+	auth_hex(hash, sizeof(hash), hash_hex);
 	snprintf(out, AUTH_HASH_TEXT, PW_PREFIX "%d$%s$%s", AUTH_PBKDF2_ITER,
 		 salt_hex, hash_hex);
 out_wipe:
@@ -124,8 +123,8 @@ static bool parse_stored(const char *s, unsigned long *iter,
 		return false;
 	if (strlen(s) != 2 * PW_SALT + 1 + 2 * PW_HASH || s[2 * PW_SALT] != '$')
 		return false;
-	return hex_get(s, salt, PW_SALT) &&
-	       hex_get(s + 2 * PW_SALT + 1, hash, PW_HASH);
+	return auth_unhex(s, salt, PW_SALT) &&
+	       auth_unhex(s + 2 * PW_SALT + 1, hash, PW_HASH);
 }
 
 bool auth_pw_check(const char *pw, size_t n, const char *stored)

@@ -30,6 +30,12 @@ int auth_pw_hash(const char *pw, size_t n, char out[AUTH_HASH_TEXT]);
  * malformed stored hash never matches. */
 bool auth_pw_check(const char *pw, size_t n, const char *stored);
 
+/* Writes n bytes at p as 2 * n lowercase hex digits and a NUL to out. */
+void auth_hex(const unsigned char *p, size_t n, char *out);
+/* Decodes exactly 2 * n lowercase hex digits at s into out; false if any
+ * is not one. */
+bool auth_unhex(const char *s, unsigned char *out, size_t n);
+
 /* Fills tok with AUTH_TOKEN_LEN random bytes. OP_OK or OP_EIO. */
 int auth_token_new(unsigned char tok[AUTH_TOKEN_LEN]);
 /* The digest stored for a token. */

@@ -118,31 +118,6 @@ static int check_password(struct gate *g, struct db *db, const struct gate_login
 	return OP_OK;
 }
 
-static void to_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int from_hex(const char *s, unsigned char *out, size_t n)
-{
-	size_t i;
-	unsigned hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if (sscanf(s + 2 * i, "%1x%1x", &hi, &lo) != 2)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* Registers the device and issues its token, inside one transaction. */
 static int issue(struct gate *g, struct db *db, const struct gate_login *l,
 		 const struct user *u, uint64_t now, struct gate_token *t,
@@ -180,7 +155,7 @@ static int issue(struct gate *g, struct db *db, const struct gate_login *l,
 		db_rollback(db);
 		return refuse(e, WERR_SERVER, "the server cannot register the device");
 	}
-	to_hex(tok, sizeof(tok), t->token);
+	auth_hex(tok, sizeof(tok), t->token);
 	snprintf(t->role, sizeof(t->role), "%s", u->role);
 	t->expires = d.expires;
 	return OP_OK;
@@ -220,7 +195,7 @@ int gate_check(struct db *db, const char *token, const char *replica,
 
 	if (!token[0])
 		return refuse(e, WERR_AUTH, "not logged in: run outpost login --user NAME");
-	if (strlen(token) != 2 * AUTH_TOKEN_LEN || from_hex(token, tok, sizeof(tok)))
+	if (strlen(token) != 2 * AUTH_TOKEN_LEN || !auth_unhex(token, tok, sizeof(tok)))
 		return refuse(e, WERR_AUTH, "the token is malformed; log in again");
 	auth_token_digest(tok, sizeof(tok), dig);
 	rc = users_device_by_token(db, dig, &d);

@@ -324,18 +324,6 @@ int h_admin(const char *db, char *out, size_t cap, ...)
 
 /* ---- the server database, written directly ---------------------------- */
 
-static void to_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /*
  * Hashes pw as auth_pw_hash() does but with PW_ITER iterations; falls
  * back to auth_pw_hash() itself should the server no longer accept so
@@ -351,8 +339,8 @@ static int hash_pw(const char *pw, char out[AUTH_HASH_TEXT])
 	    PKCS5_PBKDF2_HMAC(pw, (int)n, salt, sizeof(salt), PW_ITER, EVP_sha256(),
 			      sizeof(hash), hash) != 1)
 		return -1;
-	to_hex(salt, sizeof(salt), salt_hex);
-	to_hex(hash, sizeof(hash), hash_hex);
+	auth_hex(salt, sizeof(salt), salt_hex);
+	auth_hex(hash, sizeof(hash), hash_hex);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	snprintf(out, AUTH_HASH_TEXT, "pbkdf2-sha256$%d$%s$%s", PW_ITER, salt_hex, hash_hex);
 	if (auth_pw_check(pw, n, out))
@@ -360,13 +348,10 @@ static int hash_pw(const char *pw, char out[AUTH_HASH_TEXT])
 	return auth_pw_hash(pw, n, out) ? -1 : 0;
 }
 
-int h_user_add(const char *db, const char *name, const char *role,
-	       const char *supervisor, const char *password)
+int h_user_db(struct db *db, const char *name, const char *role,
+	      const char *supervisor, const char *password)
 {
-	char err[OP_ERRLEN];
-	struct db *h;
 	struct user u;
-	int rc;
 
 	memset(&u, 0, sizeof(u));
 	snprintf(u.name, sizeof(u.name), "%s", name);
@@ -376,23 +361,30 @@ int h_user_add(const char *db, const char *name, const char *role,
 	snprintf(u.pw, sizeof(u.pw), "%s", NO_PASSWORD);
 	if (password && hash_pw(password, u.pw))
 		return -1;
+	return users_add(db, &u) ? -1 : 0;
+}
+
+int h_user_add(const char *db, const char *name, const char *role,
+	       const char *supervisor, const char *password)
+{
+	char err[OP_ERRLEN];
+	struct db *h;
+	int rc;
+
 	if (db_open(db, SCHEMA_SERVER, &h, err)) {
 		fprintf(stderr, "h_user_add: %s\n", err);
 		return -1;
 	}
-	rc = users_add(h, &u);
+	rc = h_user_db(h, name, role, supervisor, password);
 	db_close(h);
-	return rc ? -1 : 0;
+	return rc;
 }
 
-int h_device_add(const char *db, const char *user, const char *replica,
-		 int64_t ttl_ms, char token[H_TOKEN_HEX + 1])
+int h_device_db(struct db *db, const char *user, const char *replica,
+		int64_t ttl_ms, char token[H_TOKEN_HEX + 1])
 {
 	unsigned char tok[AUTH_TOKEN_LEN], dig[AUTH_TOKEN_HASH];
-	char err[OP_ERRLEN];
 	struct device d;
-	struct db *h;
-	int rc;
 
 	memset(&d, 0, sizeof(d));
 	snprintf(d.replica, sizeof(d.replica), "%s", replica);
@@ -403,14 +395,24 @@ int h_device_add(const char *db, const char *user, const char *replica,
 	if (auth_token_new(tok))
 		return -1;
 	auth_token_digest(tok, sizeof(tok), dig);
+	auth_hex(tok, sizeof(tok), token);
+	return users_device_login(db, &d, dig) ? -1 : 0;
+}
+
+int h_device_add(const char *db, const char *user, const char *replica,
+		 int64_t ttl_ms, char token[H_TOKEN_HEX + 1])
+{
+	char err[OP_ERRLEN];
+	struct db *h;
+	int rc;
+
 	if (db_open(db, SCHEMA_SERVER, &h, err)) {
 		fprintf(stderr, "h_device_add: %s\n", err);
 		return -1;
 	}
-	rc = users_device_login(h, &d, dig);
+	rc = h_device_db(h, user, replica, ttl_ms, token);
 	db_close(h);
-	to_hex(tok, sizeof(tok), token);
-	return rc ? -1 : 0;
+	return rc;
 }
 
 /* ---- a test's world ------------------------------------------------------- */

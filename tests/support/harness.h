@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct db;
+
 struct h_server {
 	pid_t pid;
 	int port;
@@ -87,6 +89,9 @@ int h_admin(const char *db, char *out, size_t cap, ...);
  */
 int h_user_add(const char *db, const char *name, const char *role,
 	       const char *supervisor, const char *password);
+/* The same on an open server database. */
+int h_user_db(struct db *db, const char *name, const char *role,
+	      const char *supervisor, const char *password);
 /*
  * Registers replica as a device of user with a new token that expires
  * ttl_ms from now (negative: already expired), as a login would; writes
@@ -94,6 +99,9 @@ int h_user_add(const char *db, const char *name, const char *role,
  */
 int h_device_add(const char *db, const char *user, const char *replica,
 		 int64_t ttl_ms, char token[H_TOKEN_HEX + 1]);
+/* The same on an open server database. */
+int h_device_db(struct db *db, const char *user, const char *replica,
+		int64_t ttl_ms, char token[H_TOKEN_HEX + 1]);
 
 /* ---- a test's world: directory, server, watchdog ------------------------ */
 
