@@ -20,6 +20,7 @@
 
 #include "authfix.h"
 #include "harness.h"
+#include "prop.h"
 #include "log.h"
 #include "oc.h"
 #include "sess.h"
@@ -62,19 +63,6 @@ static unsigned rnd(struct world *w, unsigned n)
 	return (unsigned)(w->rng % n);
 }
 
-/* Temporary directory on tmpfs when there is one: fsyncs are free there. */
-static void world_dir(char out[256])
-{
-	struct stat sb;
-
-	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		snprintf(out, 256, "/dev/shm/outpost-test-XXXXXX");
-		if (mkdtemp(out))
-			return;
-	}
-	cr_assert_eq(h_tmpdir(out), 0);
-}
-
 static void world_open(struct world *w, unsigned seed)
 {
 	char path[320], err[OP_ERRLEN];
@@ -83,7 +71,7 @@ static void world_open(struct world *w, unsigned seed)
 	memset(w, 0, sizeof(*w));
 	w->rng = 0x9e3779b97f4a7c15ull ^ ((unsigned long long)seed * 0x100000001b3ull);
 	rnd(w, 2);
-	world_dir(w->dir);
+	prop_dir(w->dir);
 	snprintf(path, sizeof(path), "%s/server.db", w->dir);
 	cr_assert_eq(srv_open(path, &w->srv, err), 0, "%s", err);
 	w->n = 3 + (int)rnd(w, 3);
@@ -104,14 +92,7 @@ static void world_close(struct world *w)
 	for (i = 0; i < w->nw; i++)
 		vv_free(w->w[i].ctx);
 	srv_close(w->srv);
-	if (!strncmp(w->dir, "/dev/shm/outpost-test-", 22)) {
-		char cmd[320];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", w->dir);
-		cr_assert_eq(system(cmd), 0);
-	} else {
-		h_rmtree(w->dir);
-	}
+	prop_rmdir(w->dir);
 }
 
 /* ---- local writes ------------------------------------------------------ */
@@ -256,29 +237,10 @@ static void random_op(struct world *w, int r)
  */
 static void do_sync(struct world *w, int r, int cut)
 {
-	struct sess *ss = sess_new(w->srv, "prop", 0);
-	struct sync *sy = sync_new(w->oc[r]);
-	struct buf out = BUF_INIT;
-	unsigned char *frame;
-	size_t len;
-	int rc, replies = 0;
+	char who[16];
 
-	cr_assert(ss && sy);
-	cr_assert_eq(sync_start(sy, &out), SYNC_CONTINUE);
-	do {
-		cr_assert(sess_on_rx(ss, out.p, out.len, true), "server: %s", sess_reason(ss));
-		buf_reset(&out);
-		frame = sess_frame(ss, &len);
-		cr_assert(frame);
-		if (cut && ++replies > cut)
-			break; /* the reply is lost with the connection */
-		rc = sync_on_message(sy, frame, len, &out);
-		cr_assert_geq(rc, 0, "client: %s", sync_error(sy));
-		sess_frame_sent(ss);
-	} while (rc == SYNC_CONTINUE);
-	buf_release(&out);
-	sync_free(sy);
-	sess_free(ss);
+	snprintf(who, sizeof(who), "%d", r);
+	prop_sync(w->srv, w->oc[r], cut, NULL, who);
 }
 
 /* ---- checks ------------------------------------------------------------ */

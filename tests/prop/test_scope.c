@@ -34,6 +34,7 @@
 #include "access.h"
 #include "authfix.h"
 #include "harness.h"
+#include "prop.h"
 #include "log.h"
 #include "oc.h"
 #include "sess.h"
@@ -178,18 +179,6 @@ static bool rule_may_transfer(int u)
 /* ---- the world --------------------------------------------------------- */
 
 /* Temporary directory on tmpfs when there is one: fsyncs are free there. */
-static void world_dir(char out[256])
-{
-	struct stat sb;
-
-	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		snprintf(out, 256, "/dev/shm/outpost-test-XXXXXX");
-		if (mkdtemp(out))
-			return;
-	}
-	cr_assert_eq(h_tmpdir(out), 0);
-}
-
 /* Who uses each replica: at least one device each of ann, bob, carl and
  * sue, the rest drawn with admin and eve likelier (two devices of one
  * user happen too), in random order. */
@@ -221,7 +210,7 @@ static void world_open(struct world *w, unsigned seed, struct totals *tot)
 	w->tot = tot;
 	w->rng = 0x9e3779b97f4a7c15ull ^ ((unsigned long long)seed * 0x100000001b3ull);
 	rnd(w, 2);
-	world_dir(w->dir);
+	prop_dir(w->dir);
 	snprintf(path, sizeof(path), "%s/server.db", w->dir);
 	cr_assert_eq(srv_open(path, &w->srv, err), 0, "%s", err);
 	for (i = 0; i < U_COUNT; i++) /* sue comes before her team */
@@ -237,7 +226,6 @@ static void world_open(struct world *w, unsigned seed, struct totals *tot)
 
 static void world_close(struct world *w)
 {
-	char cmd[320];
 	int i;
 
 	for (i = 0; i < w->n; i++) {
@@ -247,12 +235,7 @@ static void world_close(struct world *w)
 	for (i = 0; i < w->nw; i++)
 		vv_free(w->w[i].ctx);
 	srv_close(w->srv);
-	if (!strncmp(w->dir, "/dev/shm/outpost-test-", 22)) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", w->dir);
-		cr_assert_eq(system(cmd), 0);
-	} else {
-		h_rmtree(w->dir);
-	}
+	prop_rmdir(w->dir);
 }
 
 /* ---- local writes ------------------------------------------------------ */
@@ -549,33 +532,12 @@ static void random_op(struct world *w, int r)
  */
 static void do_sync(struct world *w, int r, int cut, struct sync_stats *st)
 {
-	struct sess *ss = sess_new(w->srv, "prop", 0);
-	struct sync *sy = sync_new(w->oc[r]);
-	struct buf out = BUF_INIT;
-	unsigned char *frame;
-	size_t len;
-	int rc, replies = 0;
+	char who[64];
 
-	cr_assert(ss && sy);
-	cr_assert_eq(sync_start(sy, &out), SYNC_CONTINUE);
-	do {
-		cr_assert(sess_on_rx(ss, out.p, out.len, true), "server: %s", sess_reason(ss));
-		buf_reset(&out);
-		frame = sess_frame(ss, &len);
-		cr_assert(frame);
-		if (cut && ++replies > cut)
-			break; /* the reply is lost with the connection */
-		rc = sync_on_message(sy, frame, len, &out);
-		cr_assert_geq(rc, 0, "client %d (%s): %s", r, users[w->user[r]].name,
-			      sync_error(sy));
-		sess_frame_sent(ss);
-	} while (rc == SYNC_CONTINUE);
-	*st = *sync_stats(sy);
+	snprintf(who, sizeof(who), "%d (%s)", r, users[w->user[r]].name);
+	prop_sync(w->srv, w->oc[r], cut, st, who);
 	w->tot->drops += st->gone;
 	w->tot->syncs++;
-	buf_release(&out);
-	sync_free(sy);
-	sess_free(ss);
 }
 
 /* Everyone syncs, in a random order each round, until a whole round
@@ -1069,7 +1031,7 @@ Test(scope, default_rules)
 
 	cr_assert(w);
 	memset(&a, 0, sizeof(a));
-	world_dir(w->dir);
+	prop_dir(w->dir);
 	snprintf(path, sizeof(path), "%s/server.db", w->dir);
 	cr_assert_eq(srv_open(path, &w->srv, err), 0, "%s", err);
 	for (u = 0; u < U_COUNT; u++)
