@@ -387,7 +387,10 @@ static int cmd_sync(struct cli *c)
 	o.url = status.server;
 	o.ca = status.ca;
 	memset(&st, 0, sizeof(st));
-	if (!status.logged_in)
+	if (status.token_expired)
+		rc = op_fail(err, OP_EDENIED, "the token has expired; log in again: outpost login --user %s",
+			     status.user);
+	else if (!status.logged_in)
 		rc = op_fail(err, OP_EDENIED, "not logged in: run outpost login --user NAME");
 	else
 		rc = conn_sync(oc, &o, &st, err);
@@ -441,6 +444,13 @@ static void print_status_json(const struct oc_status *s)
 		 (unsigned long long)s->conflicts, (unsigned long long)s->rejected);
 	if (s->last_sync_ms) {
 		fmt_time(s->last_sync_ms, when, sizeof(when));
+		json_str(&b, when, strlen(when));
+	} else {
+		buf_adds(&b, "null");
+	}
+	buf_adds(&b, ",\"token_expires\":");
+	if (s->logged_in && s->token_expires_ms) {
+		fmt_time(s->token_expires_ms, when, sizeof(when));
 		json_str(&b, when, strlen(when));
 	} else {
 		buf_adds(&b, "null");

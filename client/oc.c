@@ -25,6 +25,7 @@ static const char *const reset_keys[] = {
 struct oc {
 	struct db *db;
 	char replica[RID_LEN + 1];
+	char login_replica[RID_LEN + 1]; /* another person's login under way */
 	struct hlc clock;
 };
 
@@ -120,7 +121,9 @@ int oc_status(struct oc *c, struct oc_status *st)
 	db_meta_get_text(c->db, "user", st->user, sizeof(st->user));
 	db_meta_get_text(c->db, "role", st->role, sizeof(st->role));
 	db_meta_get_u64(c->db, "expires", &st->token_expires_ms);
-	st->logged_in = oc_token(c, NULL) == OP_OK;
+	st->token_expired = oc_token(c, NULL) == OP_OK && st->token_expires_ms &&
+			    st->token_expires_ms <= hlc_wall_ms();
+	st->logged_in = oc_token(c, NULL) == OP_OK && !st->token_expired;
 	if (db_outbox_count(c->db, &st->pending) || db_rec_count(c->db, t, &st->conflicts) ||
 	    db_rejected_count(c->db, &st->rejected))
 		return OP_EIO;
@@ -152,8 +155,8 @@ int oc_prepare_login(struct oc *c, const char *user, char err[OP_ERRLEN])
 {
 	char was[WIRE_NAME_MAX + 1] = "";
 	uint64_t pending = 0;
-	int rc;
 
+	c->login_replica[0] = '\0';
 	db_meta_get_text(c->db, "user", was, sizeof(was));
 	if (!was[0] || !strcmp(was, user))
 		return OP_OK;
@@ -162,25 +165,57 @@ int oc_prepare_login(struct oc *c, const char *user, char err[OP_ERRLEN])
 	if (pending)
 		return op_fail(err, OP_ESTATE, "%llu change(s) by %s wait in the outbox; log in as %s "
 			       "and sync them first", (unsigned long long)pending, was, was);
-	/* Another person on this device: a new replica, without the last
-	 * user's records. */
-	if (db_begin(c->db))
-		return op_fail(err, OP_EIO, "the replica is busy");
-	rc = rid_new(c->replica);
-	if (!rc)
-		rc = db_rec_drop_all(c->db);
+	/* Another person on this device: the login is for a new replica id;
+	 * the replica changes only once the server accepts it. */
+	if (rid_new(c->login_replica))
+		return op_fail(err, OP_EIO, "cannot make a replica id");
+	return OP_OK;
+}
+
+const char *oc_login_replica(const struct oc *c)
+{
+	return c->login_replica[0] ? c->login_replica : c->replica;
+}
+
+/* A new replica for another person: none of the last user's records. */
+static int reset_replica(struct oc *c)
+{
+	int rc = db_rec_drop_all(c->db);
+
 	if (!rc)
 		rc = db_rejected_drop(c->db, 0, true, &(bool){ false });
 	for (size_t i = 0; !rc && i < sizeof(reset_keys) / sizeof(reset_keys[0]); i++)
 		rc = db_meta_del(c->db, reset_keys[i]);
 	if (!rc)
-		rc = db_meta_set_text(c->db, "replica", c->replica);
+		rc = db_meta_set_text(c->db, "replica", c->login_replica);
+	return rc;
+}
+
+int oc_store_login(struct oc *c, const char *token, const char *user, const char *role,
+		   uint64_t expires)
+{
+	int rc;
+
+	if (db_begin(c->db))
+		return OP_EIO;
+	rc = c->login_replica[0] ? reset_replica(c) : OP_OK;
+	if (!rc)
+		rc = db_meta_set_text(c->db, "token", token);
+	if (!rc)
+		rc = db_meta_set_text(c->db, "user", user);
+	if (!rc)
+		rc = db_meta_set_text(c->db, "role", role);
+	if (!rc)
+		rc = db_meta_set_u64(c->db, "expires", expires);
 	if (!rc)
 		rc = db_commit(c->db);
 	if (rc) {
 		db_rollback(c->db);
-		return op_fail(err, OP_EIO, "cannot reset the replica: %s", db_errmsg(c->db));
+		return rc;
 	}
+	if (c->login_replica[0])
+		memcpy(c->replica, c->login_replica, sizeof(c->replica));
+	c->login_replica[0] = '\0';
 	return OP_OK;
 }
 

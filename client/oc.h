@@ -30,7 +30,8 @@ struct oc_status {
 	uint64_t conflicts;     /* conflict records held */
 	uint64_t rejected;      /* changes the server refused, kept */
 	char last_error[OP_ERRLEN];
-	bool logged_in;         /* a device token is held */
+	bool logged_in;         /* a device token is held, not expired */
+	bool token_expired;     /* the token held has expired */
 	char user[WIRE_NAME_MAX + 1], role[WIRE_NAME_MAX + 1];
 	uint64_t token_expires_ms;
 };
@@ -85,11 +86,19 @@ int oc_get(struct oc *c, const struct tbl_desc *t, const char *key,
 int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1]);
 /*
  * Readies the replica for user's login. When another user was logged in,
- * the replica starts afresh (a new replica id, none of the last user's
- * records), which is refused while that user's changes wait in the
- * outbox.
+ * the login is for a new replica id (oc_login_replica), and the replica
+ * starts afresh only when it succeeds (oc_store_login); refused while
+ * that user's changes wait in the outbox.
  */
 int oc_prepare_login(struct oc *c, const char *user, char err[OP_ERRLEN]);
+/* The replica id a login is for (borrowed). */
+const char *oc_login_replica(const struct oc *c);
+/*
+ * Stores the device token of a successful login, in one transaction with
+ * starting afresh when it was another person's. OP_OK or OP_EIO.
+ */
+int oc_store_login(struct oc *c, const char *token, const char *user, const char *role,
+		   uint64_t expires);
 
 /*
  * The mark local saves give a record: 0, or during a re-pull after a

@@ -95,7 +95,7 @@ int sync_start_logout(struct sync *s, struct buf *out)
 int sync_start_login(struct sync *s, const char *user, const char *password,
 		     struct buf *out)
 {
-	if (wire_enc_login(out, user, password, oc_replica(s->c), AGENT))
+	if (wire_enc_login(out, user, password, oc_login_replica(s->c), AGENT))
 		return failf(s, OP_ENOMEM, "out of memory%s", "");
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->st = SS_TOKEN;
@@ -104,26 +104,10 @@ int sync_start_login(struct sync *s, const char *user, const char *password,
 
 static int on_token(struct sync *s, const struct wire_msg *m)
 {
-	struct db *db = oc_db(s->c);
-	int rc;
-
 	if (strcmp(m->user, s->user))
 		return failf(s, OP_EPROTO, "the server issued a token for another user%s", "");
-	if (db_begin(db))
-		return failf(s, OP_EIO, "cannot store the token: %s", db_errmsg(db));
-	rc = db_meta_set_text(db, "token", m->token);
-	if (!rc)
-		rc = db_meta_set_text(db, "user", m->user);
-	if (!rc)
-		rc = db_meta_set_text(db, "role", m->role);
-	if (!rc)
-		rc = db_meta_set_u64(db, "expires", m->expires);
-	if (!rc)
-		rc = db_commit(db);
-	if (rc) {
-		db_rollback(db);
-		return failf(s, OP_EIO, "cannot store the token: %s", db_errmsg(db));
-	}
+	if (oc_store_login(s->c, m->token, m->user, m->role, m->expires))
+		return failf(s, OP_EIO, "cannot store the token: %s", db_errmsg(oc_db(s->c)));
 	s->st = SS_DONE;
 	return SYNC_DONE;
 }

@@ -46,8 +46,8 @@ void srv_close(struct srv *s);
 /* Borrowed. */
 struct db *srv_db(struct srv *s);
 const char *srv_replica(const struct srv *s);
-/* The change log's last sequence number. */
-uint64_t srv_log_end(const struct srv *s);
+/* The change log's last sequence number, read afresh from the database. */
+uint64_t srv_log_end(struct srv *s);
 
 /* The login gate (borrowed). */
 struct gate *srv_gate(struct srv *s);
