@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -599,6 +600,7 @@ int main(int argc, char **argv)
 	struct cli c;
 
 	memset(&c, 0, sizeof(c));
+	umask(077); /* the replica holds the device token: this user's only */
 	if (take_home(&argc, argv, c.home))
 		return 2;
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 
 #include "conn.h"
+#include "secret.h"
 #include "wire.h"
 
 #define PROTO_NAME "outpost-sync"
@@ -60,6 +61,15 @@ int conn_parse_url(const char *url, char host[256], int *port, char path[256],
 	return OP_OK;
 }
 
+/* Frees the frame being sent, wiped first: it may hold a password. */
+static void tx_free(struct conn *c)
+{
+	if (c->tx)
+		secret_wipe(c->tx, LWS_PRE + c->txlen);
+	free(c->tx);
+	c->tx = NULL;
+}
+
 static void conn_fail(struct conn *c, int rc, const char *msg)
 {
 	if (!c->rc) {
@@ -72,12 +82,13 @@ static void conn_fail(struct conn *c, int rc, const char *msg)
 /* Takes the frame in b for sending. */
 static int conn_queue(struct conn *c, struct buf *b)
 {
-	free(c->tx);
+	tx_free(c);
 	c->tx = malloc(LWS_PRE + b->len);
 	if (!c->tx)
 		return OP_ENOMEM;
 	memcpy(c->tx + LWS_PRE, b->p, b->len);
 	c->txlen = b->len;
+	secret_wipe(b->p, b->len);
 	buf_reset(b);
 	lws_callback_on_writable(c->wsi);
 	return OP_OK;
@@ -133,8 +144,7 @@ static int on_writeable(struct conn *c, struct lws *wsi)
 	if (!c->tx)
 		return 0;
 	n = lws_write(wsi, c->tx + LWS_PRE, c->txlen, LWS_WRITE_BINARY);
-	free(c->tx);
-	c->tx = NULL;
+	tx_free(c);
 	if (n < (int)c->txlen) {
 		conn_fail(c, OP_EIO, "the connection failed while sending");
 		return -1;
@@ -278,7 +288,7 @@ int conn_sync(struct oc *oc, const struct conn_opts *o, struct sync_stats *st,
 		op_fail(err, rc, "%s", c.err);
 	lws_sul_cancel(&c.tick);
 	lws_context_destroy(c.ctx);
-	free(c.tx);
+	tx_free(&c);
 	buf_release(&c.rx);
 	sync_free(c.sync);
 	return rc;

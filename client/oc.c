@@ -177,10 +177,17 @@ const char *oc_login_replica(const struct oc *c)
 	return c->login_replica[0] ? c->login_replica : c->replica;
 }
 
-/* A new replica for another person: none of the last user's records. */
+/* A new replica for another person: none of the last user's records.
+ * Refused (OP_ESTATE) if a change was written since the login began. */
 static int reset_replica(struct oc *c)
 {
-	int rc = db_rec_drop_all(c->db);
+	uint64_t pending = 0;
+	int rc = db_outbox_count(c->db, &pending);
+
+	if (!rc && pending)
+		return OP_ESTATE;
+	if (!rc)
+		rc = db_rec_drop_all(c->db);
 
 	if (!rc)
 		rc = db_rejected_drop(c->db, 0, true, &(bool){ false });

@@ -95,7 +95,8 @@ int oc_prepare_login(struct oc *c, const char *user, char err[OP_ERRLEN]);
 const char *oc_login_replica(const struct oc *c);
 /*
  * Stores the device token of a successful login, in one transaction with
- * starting afresh when it was another person's. OP_OK or OP_EIO.
+ * starting afresh when it was another person's. OP_OK, OP_ESTATE (a
+ * change was written meanwhile: nothing is stored) or OP_EIO.
  */
 int oc_store_login(struct oc *c, const char *token, const char *user, const char *role,
 		   uint64_t expires);

@@ -6,6 +6,7 @@
  * not received again are dropped at its end; "last_mark" the last mark
  * used).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,11 +60,15 @@ const char *sync_error(const struct sync *s)
 	return s->err;
 }
 
-static int failf(struct sync *s, int rc, const char *fmt, const char *a)
-	__attribute__((format(printf, 3, 0)));
-static int failf(struct sync *s, int rc, const char *fmt, const char *a)
+static int failf(struct sync *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int failf(struct sync *s, int rc, const char *fmt, ...)
 {
-	snprintf(s->err, sizeof(s->err), fmt, a);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
 	s->st = SS_FAILED;
 	return rc;
 }
@@ -77,11 +82,11 @@ int sync_start(struct sync *s, struct buf *out)
 	db_meta_get_u64(oc_db(s->c), "cursor", &s->stats.cursor);
 	db_meta_get_u64(oc_db(s->c), "rescope", &s->mark);
 	if (oc_token(s->c, token))
-		return failf(s, OP_EDENIED, "not logged in: run outpost login --user NAME%s", "");
+		return failf(s, OP_EDENIED, "not logged in: run outpost login --user NAME");
 	rc = wire_enc_hello(out, oc_replica(s->c), AGENT, token);
 	secret_wipe(token, sizeof(token));
 	if (rc)
-		return failf(s, OP_ENOMEM, "out of memory%s", "");
+		return failf(s, OP_ENOMEM, "out of memory");
 	s->st = SS_WELCOME;
 	return SYNC_CONTINUE;
 }
@@ -96,7 +101,7 @@ int sync_start_login(struct sync *s, const char *user, const char *password,
 		     struct buf *out)
 {
 	if (wire_enc_login(out, user, password, oc_login_replica(s->c), AGENT))
-		return failf(s, OP_ENOMEM, "out of memory%s", "");
+		return failf(s, OP_ENOMEM, "out of memory");
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->st = SS_TOKEN;
 	return SYNC_CONTINUE;
@@ -105,8 +110,13 @@ int sync_start_login(struct sync *s, const char *user, const char *password,
 static int on_token(struct sync *s, const struct wire_msg *m)
 {
 	if (strcmp(m->user, s->user))
-		return failf(s, OP_EPROTO, "the server issued a token for another user%s", "");
-	if (oc_store_login(s->c, m->token, m->user, m->role, m->expires))
+		return failf(s, OP_EPROTO, "the server issued a token for another user");
+	int rc = oc_store_login(s->c, m->token, m->user, m->role, m->expires);
+
+	if (rc == OP_ESTATE)
+		return failf(s, rc, "a change was written on this device during the login; "
+			     "sync it as its author first");
+	if (rc)
 		return failf(s, OP_EIO, "cannot store the token: %s", db_errmsg(oc_db(s->c)));
 	s->st = SS_DONE;
 	return SYNC_DONE;
@@ -165,7 +175,7 @@ static int push_next(struct sync *s, struct buf *out)
 		rc = buf_add(out, p.body.p, p.body.len);
 	buf_release(&p.body);
 	if (rc)
-		return failf(s, OP_ENOMEM, "out of memory%s", "");
+		return failf(s, OP_ENOMEM, "out of memory");
 	s->sent_upto = p.last;
 	s->stats.pushed += p.count;
 	s->st = SS_ACK;
@@ -202,7 +212,7 @@ static int reapply(void *ctx, const void *change, size_t n, uint64_t ctr)
  * record becomes the server's (as the user may see it) plus the changes
  * still waiting to be sent.
  */
-static int on_refused(struct sync *s, const struct wire_reject *j, uint64_t upto)
+static int on_refused(struct sync *s, const struct wire_reject *j)
 {
 	struct db *db = oc_db(s->c);
 	struct db_rejected r = { 0 };
@@ -230,7 +240,7 @@ static int on_refused(struct sync *s, const struct wire_reject *j, uint64_t upto
 	if (!rc)
 		rc = db_outbox_drop(db, j->ctr);
 	if (!rc)
-		rc = db_outbox_of(db, tbl, id, upto, reapply, &x);
+		rc = db_outbox_of(db, tbl, id, j->ctr, reapply, &x);
 	if (!rc)
 		rc = x.r ? db_rec_save(db, x.r, s->mark) : db_rec_drop(db, tbl, id);
 	if (!rc)
@@ -250,7 +260,7 @@ static int apply_ack(struct sync *s, const struct wire_msg *m)
 	if (db_begin(db))
 		return OP_EIO;
 	for (i = 0, rc = 0; i < m->nrejected && !rc; i++)
-		rc = on_refused(s, &m->rejected[i], m->upto);
+		rc = on_refused(s, &m->rejected[i]);
 	if (!rc)
 		rc = db_outbox_ack(db, m->upto);
 	if (!rc)
@@ -263,7 +273,7 @@ static int apply_ack(struct sync *s, const struct wire_msg *m)
 static int on_ack(struct sync *s, const struct wire_msg *m, struct buf *out)
 {
 	if (m->n != s->batch_n || m->upto > s->sent_upto)
-		return failf(s, OP_EPROTO, "the server acknowledged changes that were not sent%s", "");
+		return failf(s, OP_EPROTO, "the server acknowledged changes that were not sent");
 	if (apply_ack(s, m))
 		return failf(s, OP_EIO, "cannot update the outbox: %s", db_errmsg(oc_db(s->c)));
 	s->stats.acked += m->applied + m->dup;
@@ -280,7 +290,7 @@ static int on_ack(struct sync *s, const struct wire_msg *m, struct buf *out)
 static int pull_next(struct sync *s, struct buf *out)
 {
 	if (wire_enc_pull(out, s->stats.cursor, s->max_batch))
-		return failf(s, OP_ENOMEM, "out of memory%s", "");
+		return failf(s, OP_ENOMEM, "out of memory");
 	s->st = SS_BATCH;
 	return SYNC_CONTINUE;
 }
@@ -343,7 +353,7 @@ static int apply_batch(struct sync *s, const struct wire_msg *m)
 	if (db_begin(db))
 		return OP_EIO;
 	for (i = 0, rc = 0; i < m->ngone && !rc; i++)
-		rc = db_rec_drop(db, m->gone[i].t->name, m->gone[i].id);
+		rc = db_rec_evict(db, m->gone[i].t->name, m->gone[i].id);
 	for (i = 0; i < m->nrecs && !rc; i++)
 		rc = merge_one(s->c, m->recs[i], s->mark);
 	if (!rc && !m->more && s->mark)
@@ -364,7 +374,7 @@ static int apply_batch(struct sync *s, const struct wire_msg *m)
 static int on_batch(struct sync *s, const struct wire_msg *m, struct buf *out)
 {
 	if (m->cursor < s->stats.cursor)
-		return failf(s, OP_EPROTO, "the server's cursor went backwards%s", "");
+		return failf(s, OP_EPROTO, "the server's cursor went backwards");
 	if (apply_batch(s, m))
 		return failf(s, OP_EIO, "cannot store pulled records: %s", db_errmsg(oc_db(s->c)));
 	s->stats.pulled += m->nrecs;
@@ -434,7 +444,7 @@ static int check_origin(struct sync *s, const struct wire_msg *m)
 			     "(server id %s); nothing was exchanged and local changes are kept", m->replica);
 	if (s->stats.cursor > m->log_end)
 		return failf(s, OP_ESTATE, "the server's change log is behind this replica: its database "
-			     "was restored from an older copy; nothing was exchanged and local changes are kept%s", "");
+			     "was restored from an older copy; nothing was exchanged and local changes are kept");
 	if (known[0] && schema == SCHEMA_VERSION)
 		return check_scope(s, m);
 	if (known[0])
@@ -469,7 +479,7 @@ static int on_welcome(struct sync *s, const struct wire_msg *m, struct buf *out)
 	s->max_frame = m->max_frame && m->max_frame < WIRE_MAX_FRAME ? m->max_frame : WIRE_MAX_FRAME;
 	if (s->logout) {
 		if (wire_enc_logout(out))
-			return failf(s, OP_ENOMEM, "out of memory%s", "");
+			return failf(s, OP_ENOMEM, "out of memory");
 		s->st = SS_BYE;
 		return SYNC_CONTINUE;
 	}
@@ -484,7 +494,7 @@ int sync_on_message(struct sync *s, const void *msg, size_t len, struct buf *out
 	int rc;
 
 	if (s->st == SS_DONE || s->st == SS_FAILED)
-		return failf(s, OP_ESTATE, "message after the end of the sync%s", "");
+		return failf(s, OP_ESTATE, "message after the end of the sync");
 	if (wire_decode(msg, len, NULL, false, &m, &e))
 		return failf(s, OP_EPROTO, "the server sent a bad message: %s", e.msg);
 	if (m.type == WIRE_ERROR) {
@@ -504,7 +514,7 @@ int sync_on_message(struct sync *s, const void *msg, size_t len, struct buf *out
 	} else if (s->st == SS_BYE && m.type == WIRE_BYE) {
 		rc = on_bye(s);
 	} else {
-		rc = failf(s, OP_EPROTO, "the server sent an unexpected message%s", "");
+		rc = failf(s, OP_EPROTO, "the server sent an unexpected message");
 	}
 	wire_msg_release(&m);
 	return rc;

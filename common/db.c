@@ -19,7 +19,7 @@ enum stmt_id {
 	S_SREC_SAVE, S_SREC_SCOPE, S_SREC_RESCOPE, S_SREC_CHILDREN, S_GONE_ADD,
 	S_LOG_END, S_SINCE_ALL, S_SINCE_SCOPED,
 	/* client replica only */
-	S_REC_DROP, S_REC_DROP_ALL, S_REC_SWEEP, S_OUTBOX_GET, S_OUTBOX_OF, S_OUTBOX_DROP, S_REJ_ADD, S_REJ_EACH,
+	S_REC_DROP, S_REC_EVICT, S_REC_DROP_ALL, S_REC_SWEEP, S_OUTBOX_GET, S_OUTBOX_OF, S_OUTBOX_DROP, S_REJ_ADD, S_REJ_EACH,
 	S_REJ_DROP, S_REJ_DROP_ALL, S_REJ_COUNT,
 	S_COUNT
 };
@@ -65,16 +65,20 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_LOG_END] = "SELECT max((SELECT coalesce(max(seq), 0) FROM rec), "
 		      "(SELECT coalesce(max(seq), 0) FROM gone))",
 	[S_SINCE_ALL] = "SELECT state, seq, tbl, id FROM rec WHERE seq > ?1 ORDER BY seq LIMIT ?3",
+	/* Positions only (the index rec_owner covers them), sorted; the states
+	 * of the few rows kept are read afterwards by primary key. */
 	[S_SINCE_SCOPED] =
-		"SELECT state, seq, tbl, id FROM rec WHERE seq > ?1 "
+		"SELECT 0, seq, tbl, id FROM rec WHERE seq > ?1 "
 		"AND owner IN (SELECT value FROM json_each(?2)) "
 		"UNION ALL "
-		"SELECT NULL, g.seq, g.tbl, g.id FROM gone g WHERE g.seq > ?1 "
+		"SELECT 1, g.seq, g.tbl, g.id FROM gone g WHERE g.seq > ?1 "
 		"AND g.owner IN (SELECT value FROM json_each(?2)) "
 		"AND NOT EXISTS (SELECT 1 FROM rec r WHERE r.tbl = g.tbl AND r.id = g.id "
 		"AND r.owner IN (SELECT value FROM json_each(?2))) "
 		"ORDER BY 2 LIMIT ?3",
 	[S_REC_DROP] = "DELETE FROM rec WHERE tbl = ?1 AND id = ?2",
+	[S_REC_EVICT] = "DELETE FROM rec WHERE tbl = ?1 AND id = ?2 AND NOT EXISTS "
+			"(SELECT 1 FROM outbox o WHERE o.tbl = ?1 AND o.id = ?2)",
 	[S_REC_DROP_ALL] = "DELETE FROM rec",
 	[S_REC_SWEEP] = "DELETE FROM rec WHERE seq <> ?1 AND NOT EXISTS "
 			"(SELECT 1 FROM outbox o WHERE o.tbl = rec.tbl AND o.id = rec.id)",
@@ -123,10 +127,6 @@ sqlite3_stmt *db_ext_stmt(struct db *db, int slot, const char *sql)
 	return db->ext[slot];
 }
 
-#define done db_done
-#define step_done db_step_done
-#define bind_text db_bind_text
-#define bind_u64 db_bind_u64
 
 /* ---- open, migrate, close ---------------------------------------------- */
 
@@ -251,7 +251,7 @@ static int run(struct db *db, enum stmt_id id)
 {
 	sqlite3_stmt *s = stmt(db, id);
 
-	return s ? step_done(s) : OP_EIO;
+	return s ? db_step_done(s) : OP_EIO;
 }
 
 int db_begin(struct db *db)
@@ -282,8 +282,8 @@ static sqlite3_stmt *meta_row(struct db *db, const char *key, int *rc)
 	sqlite3_stmt *s = stmt(db, S_META_GET);
 
 	*rc = OP_EIO;
-	if (!s || bind_text(s, 1, key))
-		return s ? (done(s, 0), NULL) : NULL;
+	if (!s || db_bind_text(s, 1, key))
+		return s ? (db_done(s, 0), NULL) : NULL;
 	switch (sqlite3_step(s)) {
 	case SQLITE_ROW:
 		*rc = OP_OK;
@@ -294,7 +294,7 @@ static sqlite3_stmt *meta_row(struct db *db, const char *key, int *rc)
 	default:
 		break;
 	}
-	done(s, 0);
+	db_done(s, 0);
 	return NULL;
 }
 
@@ -306,7 +306,7 @@ int db_meta_get_u64(struct db *db, const char *key, uint64_t *v)
 	if (!s)
 		return rc;
 	*v = (uint64_t)sqlite3_column_int64(s, 0);
-	return done(s, OP_OK);
+	return db_done(s, OP_OK);
 }
 
 int db_meta_get_text(struct db *db, const char *key, char *buf, size_t cap)
@@ -321,37 +321,37 @@ int db_meta_get_text(struct db *db, const char *key, char *buf, size_t cap)
 	t = sqlite3_column_text(s, 0);
 	n = (size_t)sqlite3_column_bytes(s, 0);
 	if (!t || n >= cap)
-		return done(s, OP_ETOOBIG);
+		return db_done(s, OP_ETOOBIG);
 	memcpy(buf, t, n);
 	buf[n] = '\0';
-	return done(s, OP_OK);
+	return db_done(s, OP_OK);
 }
 
 int db_meta_set_u64(struct db *db, const char *key, uint64_t v)
 {
 	sqlite3_stmt *s = stmt(db, S_META_SET);
 
-	if (!s || bind_text(s, 1, key) || bind_u64(s, 2, v))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_text(s, 1, key) || db_bind_u64(s, 2, v))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_meta_set_text(struct db *db, const char *key, const char *v)
 {
 	sqlite3_stmt *s = stmt(db, S_META_SET);
 
-	if (!s || bind_text(s, 1, key) || bind_text(s, 2, v))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_text(s, 1, key) || db_bind_text(s, 2, v))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_meta_del(struct db *db, const char *key)
 {
 	sqlite3_stmt *s = stmt(db, S_META_DEL);
 
-	if (!s || bind_text(s, 1, key))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_text(s, 1, key))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -374,29 +374,29 @@ int db_rec_load(struct db *db, const struct tbl_desc *t, const char *id,
 	int rc;
 
 	*out = NULL;
-	if (!s || bind_text(s, 1, t->name) || bind_text(s, 2, id))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_text(s, 1, t->name) || db_bind_text(s, 2, id))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
-		return done(s, OP_ENOTFOUND);
+		return db_done(s, OP_ENOTFOUND);
 	if (rc != SQLITE_ROW)
-		return done(s, OP_EIO);
-	return done(s, decode_col(s, 0, out));
+		return db_done(s, OP_EIO);
+	return db_done(s, decode_col(s, 0, out));
 }
 
 static int one_u64(struct db *db, sqlite3_stmt *s, uint64_t *v)
 {
 	(void)db;
 	if (sqlite3_step(s) != SQLITE_ROW)
-		return done(s, OP_EIO);
+		return db_done(s, OP_EIO);
 	*v = (uint64_t)sqlite3_column_int64(s, 0);
-	return done(s, OP_OK);
+	return db_done(s, OP_OK);
 }
 
 /* NULL binds SQL NULL. */
 static int bind_opt(sqlite3_stmt *s, int i, const char *v)
 {
-	return v ? bind_text(s, i, v) : sqlite3_bind_null(s, i);
+	return v ? db_bind_text(s, i, v) : sqlite3_bind_null(s, i);
 }
 
 static int save_with(struct db *db, enum stmt_id id, const struct rec *r,
@@ -410,13 +410,13 @@ static int save_with(struct db *db, enum stmt_id id, const struct rec *r,
 	buf_reset(&db->data);
 	if (wire_enc_state(&db->state, r) || rec_json(r, &db->data, false))
 		return OP_ENOMEM;
-	if (bind_text(s, 1, r->t->name) || bind_text(s, 2, r->id) ||
-	    bind_u64(s, 3, seq) || sqlite3_bind_int(s, 4, rec_alive(r)) ||
+	if (db_bind_text(s, 1, r->t->name) || db_bind_text(s, 2, r->id) ||
+	    db_bind_u64(s, 3, seq) || sqlite3_bind_int(s, 4, rec_alive(r)) ||
 	    sqlite3_bind_blob(s, 5, db->state.p, (int)db->state.len, SQLITE_STATIC) ||
 	    sqlite3_bind_text(s, 6, db->data.p, (int)db->data.len, SQLITE_STATIC) ||
 	    (id == S_SREC_SAVE && (bind_opt(s, 7, owner) || bind_opt(s, 8, parent))))
-		return done(s, OP_EIO);
-	return step_done(s);
+		return db_done(s, OP_EIO);
+	return db_step_done(s);
 }
 
 int db_rec_save(struct db *db, const struct rec *r, uint64_t seq)
@@ -438,16 +438,16 @@ int db_rec_owner(struct db *db, const char *tbl, const char *id,
 	int step;
 
 	owner[0] = '\0';
-	if (!s || bind_text(s, 1, tbl) || bind_text(s, 2, id))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_text(s, 1, tbl) || db_bind_text(s, 2, id))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	step = sqlite3_step(s);
 	if (step == SQLITE_DONE)
-		return done(s, OP_ENOTFOUND);
+		return db_done(s, OP_ENOTFOUND);
 	if (step != SQLITE_ROW)
-		return done(s, OP_EIO);
+		return db_done(s, OP_EIO);
 	if ((o = sqlite3_column_text(s, 0)) && sqlite3_column_bytes(s, 0) <= DB_OWNER_MAX)
 		memcpy(owner, o, (size_t)sqlite3_column_bytes(s, 0) + 1);
-	return done(s, OP_OK);
+	return db_done(s, OP_OK);
 }
 
 int db_rec_rescope(struct db *db, const char *tbl, const char *id,
@@ -455,10 +455,10 @@ int db_rec_rescope(struct db *db, const char *tbl, const char *id,
 {
 	sqlite3_stmt *s = stmt(db, S_SREC_RESCOPE);
 
-	if (!s || bind_text(s, 1, tbl) || bind_text(s, 2, id) ||
-	    bind_opt(s, 3, owner) || bind_u64(s, 4, seq))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_text(s, 1, tbl) || db_bind_text(s, 2, id) ||
+	    bind_opt(s, 3, owner) || db_bind_u64(s, 4, seq))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_rec_children(struct db *db, const char *parent, db_ref_fn fn, void *ctx)
@@ -466,16 +466,16 @@ int db_rec_children(struct db *db, const char *parent, db_ref_fn fn, void *ctx)
 	sqlite3_stmt *s = stmt(db, S_SREC_CHILDREN);
 	int rc, step;
 
-	if (!s || bind_text(s, 1, parent))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_text(s, 1, parent))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 0);
 		const char *i = (const char *)sqlite3_column_text(s, 1);
 
 		if (t && i && (rc = fn(ctx, t, i)))
-			return done(s, rc);
+			return db_done(s, rc);
 	}
-	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+	return db_done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
 }
 
 int db_gone_add(struct db *db, uint64_t seq, const char *tbl, const char *id,
@@ -483,10 +483,10 @@ int db_gone_add(struct db *db, uint64_t seq, const char *tbl, const char *id,
 {
 	sqlite3_stmt *s = stmt(db, S_GONE_ADD);
 
-	if (!s || bind_u64(s, 1, seq) || bind_text(s, 2, tbl) || bind_text(s, 3, id) ||
-	    bind_text(s, 4, owner))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_u64(s, 1, seq) || db_bind_text(s, 2, tbl) || db_bind_text(s, 3, id) ||
+	    db_bind_text(s, 4, owner))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_log_end(struct db *db, uint64_t *seq)
@@ -496,34 +496,55 @@ int db_log_end(struct db *db, uint64_t *seq)
 	return s ? one_u64(db, s, seq) : OP_EIO;
 }
 
+/* Hands fn the state of tbl/id (a row of the scoped log) at seq. */
+static int scoped_state(struct db *db, uint64_t seq, const char *t, const char *i,
+			db_scoped_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = stmt(db, S_REC_LOAD);
+	int rc;
+
+	if (!s || db_bind_text(s, 1, t) || db_bind_text(s, 2, i))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return db_done(s, OP_EIO);
+	rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), seq, t, i);
+	return db_done(s, rc);
+}
+
 int db_rec_since_scoped(struct db *db, uint64_t cursor, const char *owners,
 			unsigned limit, db_scoped_fn fn, void *ctx)
 {
 	sqlite3_stmt *s = stmt(db, owners ? S_SINCE_SCOPED : S_SINCE_ALL);
 	int rc, step;
 
-	if (!s || bind_u64(s, 1, cursor) || (owners && bind_text(s, 2, owners)) ||
-	    bind_u64(s, 3, limit))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_u64(s, 1, cursor) || (owners && db_bind_text(s, 2, owners)) ||
+	    db_bind_u64(s, 3, limit))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 2);
 		const char *i = (const char *)sqlite3_column_text(s, 3);
+		uint64_t seq = (uint64_t)sqlite3_column_int64(s, 1);
 
-		rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
-			(uint64_t)sqlite3_column_int64(s, 1), t ? t : "", i ? i : "");
+		if (!owners)
+			rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+				seq, t ? t : "", i ? i : "");
+		else if (sqlite3_column_int(s, 0))
+			rc = fn(ctx, NULL, 0, seq, t ? t : "", i ? i : "");
+		else
+			rc = scoped_state(db, seq, t ? t : "", i ? i : "", fn, ctx);
 		if (rc)
-			return done(s, rc);
+			return db_done(s, rc);
 	}
-	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+	return db_done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
 }
 
-int db_rec_drop(struct db *db, const char *tbl, const char *id)
+static int drop_with(struct db *db, enum stmt_id id_, const char *tbl, const char *id)
 {
-	sqlite3_stmt *s = stmt(db, S_REC_DROP);
+	sqlite3_stmt *s = stmt(db, id_);
 
-	if (!s || bind_text(s, 1, tbl) || bind_text(s, 2, id))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_text(s, 1, tbl) || db_bind_text(s, 2, id))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_max_seq(struct db *db, uint64_t *seq)
@@ -542,9 +563,9 @@ static int blob_rows(sqlite3_stmt *s, db_blob_fn fn, void *ctx)
 		rc = fn(ctx, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
 			(uint64_t)sqlite3_column_int64(s, 1));
 		if (rc)
-			return done(s, rc);
+			return db_done(s, rc);
 	}
-	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+	return db_done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
 }
 
 /* Runs a range scan whose rows are (blob, position) after `after`. */
@@ -553,8 +574,8 @@ static int each_blob(struct db *db, enum stmt_id id, uint64_t after,
 {
 	sqlite3_stmt *s = stmt(db, id);
 
-	if (!s || bind_u64(s, 1, after) || bind_u64(s, 2, limit))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_u64(s, 1, after) || db_bind_u64(s, 2, limit))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	return blob_rows(s, fn, ctx);
 }
 
@@ -588,12 +609,12 @@ int db_rec_list(struct db *db, const struct tbl_desc *t, int field,
 	if (!s)
 		return OP_EIO;
 	json_path(order, sizeof(order), t->fields[t->label].name);
-	if (bind_text(s, 1, t->name) || bind_text(s, 2, order))
-		return done(s, OP_EIO);
+	if (db_bind_text(s, 1, t->name) || db_bind_text(s, 2, order))
+		return db_done(s, OP_EIO);
 	if (field >= 0) {
 		json_path(by, sizeof(by), t->fields[field].name);
-		if (bind_text(s, 3, by) || bind_text(s, 4, value))
-			return done(s, OP_EIO);
+		if (db_bind_text(s, 3, by) || db_bind_text(s, 4, value))
+			return db_done(s, OP_EIO);
 	}
 	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		if ((rc = decode_col(s, 0, &r)))
@@ -603,7 +624,7 @@ int db_rec_list(struct db *db, const struct tbl_desc *t, int field,
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = OP_EIO;
-	return done(s, rc);
+	return db_done(s, rc);
 }
 
 int db_conflict_exists(struct db *db, const char *id, const char *field,
@@ -612,20 +633,20 @@ int db_conflict_exists(struct db *db, const char *id, const char *field,
 	sqlite3_stmt *s = stmt(db, S_CONFLICT_FIND);
 	int step;
 
-	if (!s || bind_text(s, 1, id) || bind_text(s, 2, field) || bind_text(s, 3, rep) ||
-	    bind_u64(s, 4, ctr))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_text(s, 1, id) || db_bind_text(s, 2, field) || db_bind_text(s, 3, rep) ||
+	    db_bind_u64(s, 4, ctr))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	step = sqlite3_step(s);
 	*found = step == SQLITE_ROW;
-	return done(s, step == SQLITE_ROW || step == SQLITE_DONE ? OP_OK : OP_EIO);
+	return db_done(s, step == SQLITE_ROW || step == SQLITE_DONE ? OP_OK : OP_EIO);
 }
 
 int db_rec_count(struct db *db, const struct tbl_desc *t, uint64_t *n)
 {
 	sqlite3_stmt *s = stmt(db, S_REC_COUNT);
 
-	if (!s || bind_text(s, 1, t->name))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_text(s, 1, t->name))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	return one_u64(db, s, n);
 }
 
@@ -639,8 +660,8 @@ int db_rec_resolve(struct db *db, const struct tbl_desc *t, const char *prefix,
 
 	if (n < 4 || n > RID_LEN || !s)
 		return s ? OP_ENOTFOUND : OP_EIO;
-	if (bind_text(s, 1, t->name) || bind_text(s, 2, prefix))
-		return done(s, OP_EIO);
+	if (db_bind_text(s, 1, t->name) || db_bind_text(s, 2, prefix))
+		return db_done(s, OP_EIO);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		id = sqlite3_column_text(s, 0);
 		if (!id || sqlite3_column_bytes(s, 0) != RID_LEN)
@@ -649,8 +670,8 @@ int db_rec_resolve(struct db *db, const struct tbl_desc *t, const char *prefix,
 			memcpy(out, id, RID_LEN + 1);
 	}
 	if (step != SQLITE_DONE)
-		return done(s, OP_EIO);
-	return done(s, found == 1 ? OP_OK : found ? OP_EINVAL : OP_ENOTFOUND);
+		return db_done(s, OP_EIO);
+	return db_done(s, found == 1 ? OP_OK : found ? OP_EINVAL : OP_ENOTFOUND);
 }
 
 /* ---- outbox ------------------------------------------------------------ */
@@ -660,17 +681,27 @@ int db_outbox_add(struct db *db, uint64_t ctr, const struct rec *r,
 {
 	sqlite3_stmt *s = stmt(db, S_OUTBOX_ADD);
 
-	if (!s || bind_u64(s, 1, ctr) || bind_text(s, 2, r->t->name) ||
-	    bind_text(s, 3, r->id) ||
+	if (!s || db_bind_u64(s, 1, ctr) || db_bind_text(s, 2, r->t->name) ||
+	    db_bind_text(s, 3, r->id) ||
 	    sqlite3_bind_blob(s, 4, change, (int)n, SQLITE_STATIC))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_outbox_each(struct db *db, uint64_t after, unsigned limit,
 		   db_blob_fn fn, void *ctx)
 {
 	return each_blob(db, S_OUTBOX_EACH, after, limit, fn, ctx);
+}
+
+int db_rec_drop(struct db *db, const char *tbl, const char *id)
+{
+	return drop_with(db, S_REC_DROP, tbl, id);
+}
+
+int db_rec_evict(struct db *db, const char *tbl, const char *id)
+{
+	return drop_with(db, S_REC_EVICT, tbl, id);
 }
 
 int db_rec_drop_all(struct db *db)
@@ -683,9 +714,9 @@ int db_rec_sweep(struct db *db, uint64_t mark, uint64_t *dropped)
 	sqlite3_stmt *s = stmt(db, S_REC_SWEEP);
 	int rc;
 
-	if (!s || bind_u64(s, 1, mark))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	rc = step_done(s);
+	if (!s || db_bind_u64(s, 1, mark))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	rc = db_step_done(s);
 	*dropped = (uint64_t)sqlite3_changes(db->h);
 	return rc;
 }
@@ -697,22 +728,24 @@ int db_outbox_get(struct db *db, uint64_t ctr, struct buf *change,
 	const unsigned char *t, *i;
 	int step;
 
-	if (!s || bind_u64(s, 1, ctr))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_u64(s, 1, ctr))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	step = sqlite3_step(s);
 	if (step == SQLITE_DONE)
-		return done(s, OP_ENOTFOUND);
+		return db_done(s, OP_ENOTFOUND);
+	if (step != SQLITE_ROW)
+		return db_done(s, OP_EIO);
 	t = sqlite3_column_text(s, 1);
 	i = sqlite3_column_text(s, 2);
-	if (step != SQLITE_ROW || !t || !i || sqlite3_column_bytes(s, 1) > DB_TBL_MAX ||
+	if (!t || !i || sqlite3_column_bytes(s, 1) > DB_TBL_MAX ||
 	    sqlite3_column_bytes(s, 2) != RID_LEN)
-		return done(s, OP_EIO);
+		return db_done(s, OP_EIO);
 	memcpy(tbl, t, (size_t)sqlite3_column_bytes(s, 1) + 1);
 	memcpy(id, i, RID_LEN + 1);
 	buf_reset(change);
 	if (buf_add(change, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0)))
-		return done(s, OP_ENOMEM);
-	return done(s, OP_OK);
+		return db_done(s, OP_ENOMEM);
+	return db_done(s, OP_OK);
 }
 
 int db_outbox_of(struct db *db, const char *tbl, const char *id, uint64_t after,
@@ -720,8 +753,8 @@ int db_outbox_of(struct db *db, const char *tbl, const char *id, uint64_t after,
 {
 	sqlite3_stmt *s = stmt(db, S_OUTBOX_OF);
 
-	if (!s || bind_u64(s, 1, after) || bind_text(s, 2, tbl) || bind_text(s, 3, id))
-		return s ? done(s, OP_EIO) : OP_EIO;
+	if (!s || db_bind_u64(s, 1, after) || db_bind_text(s, 2, tbl) || db_bind_text(s, 3, id))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
 	return blob_rows(s, fn, ctx);
 }
 
@@ -729,21 +762,21 @@ int db_outbox_drop(struct db *db, uint64_t ctr)
 {
 	sqlite3_stmt *s = stmt(db, S_OUTBOX_DROP);
 
-	if (!s || bind_u64(s, 1, ctr))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_u64(s, 1, ctr))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_rejected_add(struct db *db, const struct db_rejected *r)
 {
 	sqlite3_stmt *s = stmt(db, S_REJ_ADD);
 
-	if (!s || bind_u64(s, 1, r->ctr) || bind_text(s, 2, r->tbl) ||
-	    bind_text(s, 3, r->id) ||
+	if (!s || db_bind_u64(s, 1, r->ctr) || db_bind_text(s, 2, r->tbl) ||
+	    db_bind_text(s, 3, r->id) ||
 	    sqlite3_bind_blob(s, 4, r->change, (int)r->n, SQLITE_STATIC) ||
-	    bind_u64(s, 5, r->code) || bind_text(s, 6, r->reason) || bind_u64(s, 7, r->at))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	    db_bind_u64(s, 5, r->code) || db_bind_text(s, 6, r->reason) || db_bind_u64(s, 7, r->at))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_rejected_each(struct db *db, db_rejected_fn fn, void *ctx)
@@ -768,9 +801,9 @@ int db_rejected_each(struct db *db, db_rejected_fn fn, void *ctx)
 		r.reason = why ? why : "";
 		r.at = (uint64_t)sqlite3_column_int64(s, 6);
 		if ((rc = fn(ctx, &r)))
-			return done(s, rc);
+			return db_done(s, rc);
 	}
-	return done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
+	return db_done(s, step == SQLITE_DONE ? OP_OK : OP_EIO);
 }
 
 int db_rejected_drop(struct db *db, uint64_t ctr, bool all, bool *found)
@@ -778,9 +811,9 @@ int db_rejected_drop(struct db *db, uint64_t ctr, bool all, bool *found)
 	sqlite3_stmt *s = stmt(db, all ? S_REJ_DROP_ALL : S_REJ_DROP);
 	int rc;
 
-	if (!s || (!all && bind_u64(s, 1, ctr)))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	rc = step_done(s);
+	if (!s || (!all && db_bind_u64(s, 1, ctr)))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	rc = db_step_done(s);
 	*found = sqlite3_changes(db->h) > 0;
 	return rc;
 }
@@ -796,9 +829,9 @@ int db_outbox_ack(struct db *db, uint64_t upto)
 {
 	sqlite3_stmt *s = stmt(db, S_OUTBOX_ACK);
 
-	if (!s || bind_u64(s, 1, upto))
-		return s ? done(s, OP_EIO) : OP_EIO;
-	return step_done(s);
+	if (!s || db_bind_u64(s, 1, upto))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	return db_step_done(s);
 }
 
 int db_outbox_count(struct db *db, uint64_t *n)

@@ -57,6 +57,9 @@ int db_max_seq(struct db *db, uint64_t *seq);
 /* Drops a record from a replica outright (not a delete: it left the
  * user's scope, or the server refused its creation). */
 int db_rec_drop(struct db *db, const char *tbl, const char *id);
+/* The same, unless changes to the record wait in the outbox (a record that
+ * left the user's scope: those changes will be refused and kept). */
+int db_rec_evict(struct db *db, const char *tbl, const char *id);
 int db_rec_drop_all(struct db *db);
 /* Drops the records not stored with seq == mark and without changes in
  * the outbox (a replica whose scope changed, after pulling it afresh). */

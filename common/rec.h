@@ -65,9 +65,9 @@ typedef int (*rec_conflict_fn)(void *ctx, const struct rec_conflict *c);
 
 /* New empty record of table t with id (copied); NULL on allocation failure. */
 struct rec *rec_new(const struct tbl_desc *t, const char *id);
-/* Accepts NULL. */
 /* A deep copy of src, owned by the caller (rec_free); NULL if out of memory. */
 struct rec *rec_dup(const struct rec *src);
+/* Accepts NULL. */
 void rec_free(struct rec *r);
 
 /* Local write of field i with dot d; copies v. OP_OK or OP_ENOMEM. */

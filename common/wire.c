@@ -776,7 +776,7 @@ static int rd_records(struct mp *m, const char *k, const char *origin,
 		struct rec *r;
 
 		if ((rc = rd_record(m, origin, strict, &r,
-				    origin ? &out->invalid[i] : NULL, e)))
+				    origin ? &out->invalid[out->nrecs] : NULL, e)))
 			return rc;
 		if (r)
 			out->recs[out->nrecs++] = r;

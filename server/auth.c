@@ -237,7 +237,20 @@ uint64_t auth_limit_wait(struct auth_limit *l, const char *key, uint64_t now_ms)
 	return oldest + l->window - now_ms;
 }
 
-/* A free entry, or the least recently failed one, emptied for key. */
+/* Whether entry a is a better one to forget than b: a key under its
+ * limit before one over it (so failing on many junk keys cannot clear a
+ * locked key), then the least recently failed. */
+static bool forget_first(const struct auth_limit *l, const struct limit_key *a,
+			 const struct limit_key *b)
+{
+	bool a_over = a->count >= l->max, b_over = b->count >= l->max;
+
+	if (a_over != b_over)
+		return !a_over;
+	return a->last < b->last;
+}
+
+/* A free entry, or the one best forgotten, emptied for key. */
 static struct limit_key *take(struct auth_limit *l, const char *key)
 {
 	struct limit_key *e = &l->k[0];
@@ -248,7 +261,7 @@ static struct limit_key *take(struct auth_limit *l, const char *key)
 			e = &l->k[i];
 			break;
 		}
-		if (l->k[i].last < e->last)
+		if (forget_first(l, &l->k[i], e))
 			e = &l->k[i];
 	}
 	memset(e, 0, sizeof(*e));

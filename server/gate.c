@@ -186,7 +186,7 @@ int gate_login(struct gate *g, struct db *db, const struct gate_login *l,
 }
 
 int gate_check(struct db *db, const char *token, const char *replica,
-	       const char *addr, char user[USERS_NAME_MAX + 1], struct wire_err *e)
+	       char user[USERS_NAME_MAX + 1], struct wire_err *e)
 {
 	unsigned char tok[AUTH_TOKEN_LEN], dig[AUTH_TOKEN_HASH];
 	struct device d;
@@ -213,7 +213,6 @@ int gate_check(struct db *db, const char *token, const char *replica,
 	if (rc || u.disabled)
 		return refuse(e, WERR_AUTH, "this account is disabled; ask an administrator");
 	secret_wipe(u.pw, sizeof(u.pw));
-	users_device_seen(db, replica, hlc_wall_ms(), addr);
 	snprintf(user, USERS_NAME_MAX + 1, "%s", d.user);
 	return OP_OK;
 }

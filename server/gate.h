@@ -48,11 +48,12 @@ int gate_login(struct gate *g, struct db *db, const struct gate_login *l,
 	       struct gate_token *t, struct wire_err *e);
 /*
  * Checks a device token presented by replica: known, not revoked, not
- * expired, registered to that replica, its user enabled. Notes the device
- * as seen. OP_OK with user filled, or OP_EDENIED/OP_EIO with *e.
+ * expired, registered to that replica, its user enabled. Reads only (it
+ * runs for every request). OP_OK with user filled, or OP_EDENIED/OP_EIO
+ * with *e.
  */
 int gate_check(struct db *db, const char *token, const char *replica,
-	       const char *addr, char user[USERS_NAME_MAX + 1], struct wire_err *e);
+	       char user[USERS_NAME_MAX + 1], struct wire_err *e);
 /* Revokes replica's token (a logout), audited. */
 int gate_logout(struct db *db, const char *user, const char *replica,
 		const char *addr);

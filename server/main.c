@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libwebsockets.h>
 
@@ -285,6 +286,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
 
+	umask(077); /* the database holds password hashes and token digests */
 	if (cmd && admin_is_command(cmd))
 		return admin_main(argc, argv);
 	if (parse_opts(argc, argv, cmd ? 2 : 1, &o))

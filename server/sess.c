@@ -28,6 +28,7 @@ enum sess_state { ST_HELLO, ST_READY, ST_CLOSING };
 struct frame {
 	struct frame *next;
 	size_t len;
+	bool secret;     /* a token: wiped before it is freed */
 	unsigned char data[];
 };
 
@@ -37,6 +38,7 @@ struct sess {
 	char peer[64];
 	char replica[RID_LEN + 1];
 	char token[WIRE_TOKEN_HEX + 1];  /* checked again on every request */
+	bool wipe_rx;                    /* rx held a password */
 	struct access acc;               /* the user's rights, re-read per request */
 	size_t pre;
 	struct buf rx;          /* message being reassembled */
@@ -45,6 +47,13 @@ struct sess {
 	size_t queued;
 	char reason[OP_ERRLEN];
 };
+
+static void frame_free(const struct sess *s, struct frame *f)
+{
+	if (f->secret)
+		secret_wipe(f->data, s->pre + f->len);
+	free(f);
+}
 
 struct sess *sess_new(struct srv *srv, const char *peer, size_t pre)
 {
@@ -66,7 +75,7 @@ void sess_free(struct sess *s)
 		return;
 	while ((f = s->head)) {
 		s->head = f->next;
-		free(f);
+		frame_free(s, f);
 	}
 	buf_release(&s->rx);
 	access_release(&s->acc);
@@ -83,6 +92,7 @@ static int queue(struct sess *s, const struct buf *b)
 		return OP_ENOMEM;
 	f->next = NULL;
 	f->len = b->len;
+	f->secret = false;
 	memcpy(f->data + s->pre, b->p, b->len);
 	if (s->tail)
 		s->tail->next = f;
@@ -111,7 +121,7 @@ void sess_frame_sent(struct sess *s)
 	if (!s->head)
 		s->tail = NULL;
 	s->queued--;
-	free(f);
+	frame_free(s, f);
 }
 
 bool sess_closing(const struct sess *s)
@@ -155,7 +165,7 @@ static bool authorize(struct sess *s, const char *replica)
 	struct wire_err e;
 	int rc;
 
-	if (gate_check(srv_db(s->srv), s->token, replica, s->peer, user, &e))
+	if (gate_check(srv_db(s->srv), s->token, replica, user, &e))
 		return sess_fail(s, e.code, e.msg);
 	rc = access_load(srv_db(s->srv), user, &s->acc);
 	if (rc == OP_ENOTFOUND || rc == OP_EDENIED)
@@ -228,9 +238,17 @@ static bool on_login(struct sess *s, const struct wire_msg *m)
 	rc = wire_enc_token(&b, t.token, m->user, t.role, t.expires);
 	if (!rc)
 		rc = queue(s, &b);
+	if (!rc)
+		s->tail->secret = true;
+	secret_wipe(b.p, b.len);
 	buf_release(&b);
 	secret_wipe(&t, sizeof(t));
-	return rc ? sess_fail(s, WERR_SERVER, "out of memory") : true;
+	s->wipe_rx = true;
+	if (rc)
+		return sess_fail(s, WERR_SERVER, "out of memory");
+	/* One login per connection: password checks are costly. */
+	s->st = ST_CLOSING;
+	return false;
 }
 
 static bool on_logout(struct sess *s)
@@ -347,6 +365,8 @@ bool sess_on_rx(struct sess *s, const void *buf, size_t len, bool final)
 	if (buf_add(&s->rx, buf, len))
 		return sess_fail(s, WERR_SERVER, "out of memory");
 	ok = on_message(s, s->rx.p, s->rx.len);
+	if (s->wipe_rx)
+		secret_wipe(s->rx.p, s->rx.len);
 	if (s->rx.cap > RX_KEEP)
 		buf_release(&s->rx);
 	else

@@ -193,15 +193,38 @@ static int add_child(void *ctx, const char *tbl, const char *id)
 	return OP_OK;
 }
 
+/* Whether child (of a table with a parent) hangs off record id of table
+ * ptbl: a parent id alone may name records of several tables. */
+static int hangs_off(struct srv *s, const struct child *c, const char *ptbl,
+		     bool *yes)
+{
+	const struct tbl_desc *t = tbl_find(c->tbl, strlen(c->tbl));
+	struct rec *r = NULL;
+	const char *pt;
+	int rc;
+
+	*yes = false;
+	if (!t || t->parent < 0)
+		return OP_OK;
+	if ((rc = db_rec_load(s->db, t, c->id, &r)))
+		return rc == OP_ENOTFOUND ? OP_OK : rc;
+	pt = parent_table(r);
+	*yes = pt && !strcmp(pt, ptbl);
+	rec_free(r);
+	return OP_OK;
+}
+
 /*
- * Moves the records hanging off id (and theirs, depth levels down) to
- * owner: each gets a new place in the change log, and devices that lose
- * them are told by an eviction entry.
+ * Moves the records hanging off record id of table ptbl (and theirs,
+ * depth levels down) to owner: each gets a new place in the change log,
+ * and devices that lose them are told by an eviction entry.
  */
-static int move_children(struct srv *s, const char *id, const char *owner, int depth)
+static int move_children(struct srv *s, const char *ptbl, const char *id,
+			 const char *owner, int depth)
 {
 	struct children c = { NULL, 0 };
 	char old[DB_OWNER_MAX + 1];
+	bool mine;
 	size_t i;
 	int rc;
 
@@ -210,16 +233,17 @@ static int move_children(struct srv *s, const char *id, const char *owner, int d
 	if ((rc = db_rec_children(s->db, id, add_child, &c)))
 		goto out;
 	for (i = 0; i < c.n && !rc; i++) {
+		if ((rc = hangs_off(s, &c.v[i], ptbl, &mine)) || !mine)
+			continue;
 		if ((rc = db_rec_owner(s->db, c.v[i].tbl, c.v[i].id, old)))
 			break;
 		if (!strcmp(old, owner))
 			continue;
-		if (old[0])
+		rc = db_rec_rescope(s->db, c.v[i].tbl, c.v[i].id, opt(owner), ++s->seq);
+		if (!rc && old[0])
 			rc = db_gone_add(s->db, ++s->seq, c.v[i].tbl, c.v[i].id, old);
 		if (!rc)
-			rc = db_rec_rescope(s->db, c.v[i].tbl, c.v[i].id, opt(owner), ++s->seq);
-		if (!rc)
-			rc = move_children(s, c.v[i].id, owner, depth - 1);
+			rc = move_children(s, c.v[i].tbl, c.v[i].id, owner, depth - 1);
 	}
 out:
 	free(c.v);
@@ -229,8 +253,8 @@ out:
 /*
  * Stores r at the next log position with its scope. When its owner
  * changed from `was` (NULL: a new record), the old owner's devices get an
- * eviction entry and the records hanging off it follow. *out (may be
- * NULL) receives the record's scope.
+ * eviction entry (after it in the log) and the records hanging off it
+ * follow. *out (may be NULL) receives the record's scope.
  */
 static int store(struct srv *s, const struct rec *r, const char *was, struct scope *out)
 {
@@ -239,14 +263,14 @@ static int store(struct srv *s, const struct rec *r, const char *was, struct sco
 
 	if ((rc = scope_of(s, r, sc)))
 		return rc;
+	if ((rc = db_rec_save_scoped(s->db, r, ++s->seq, opt(sc->owner), opt(sc->parent))))
+		return rc;
 	if (was && was[0] && strcmp(was, sc->owner) &&
 	    (rc = db_gone_add(s->db, ++s->seq, r->t->name, r->id, was)))
 		return rc;
-	if ((rc = db_rec_save_scoped(s->db, r, ++s->seq, opt(sc->owner), opt(sc->parent))))
-		return rc;
 	/* Records created before their parent reached the server take its owner. */
 	if ((was && strcmp(was, sc->owner)) || (!was && sc->owner[0]))
-		rc = move_children(s, r->id, sc->owner, 3);
+		rc = move_children(s, r->t->name, r->id, sc->owner, 3);
 	return rc;
 }
 
@@ -267,7 +291,7 @@ int srv_write(struct srv *s, struct rec *r)
 	if ((rc = stored_owner(s, r, was)))
 		return rc;
 	server_dot(s, &d);
-	s->seq--; /* store() takes the log position; the dot shares it */
+	s->seq--; /* store() saves at the next log position: the dot's */
 	for (i = 0; i < r->t->nfields; i++) {
 		if (!r->f[i].set)
 			continue;
@@ -652,7 +676,8 @@ out_rollback:
 	s->seq = seq0;
 	srv_push_release(res);
 	memset(res, 0, sizeof(*res));
-	refuse(e, WERR_SERVER, "the server could not store the changes: %s", db_errmsg(s->db));
+	log_error("push from %s: cannot store the changes: %s", who->replica, db_errmsg(s->db));
+	refuse(e, WERR_SERVER, "the server could not store the changes; try again later");
 	return rc == 1 ? OP_EIO : rc;
 }
 

@@ -963,12 +963,16 @@ Test(sess, login_then_hello_then_logout)
 	cr_assert_eq(auth_pw_hash("s3cret", 6, u.pw), OP_OK);
 	cr_assert_eq(users_add(srv_db(f->srv), &u), OP_OK);
 	cr_assert_eq(wire_enc_login(&b, "ann", "s3cret", rep2, "x"), OP_OK);
-	cr_assert(feed(f->s, &b, 1));
+	cr_assert_not(feed(f->s, &b, 1), "one login per connection");
 	reply(f->s, &m);
 	cr_assert_eq(m.type, WIRE_TOKEN, "%s", m.msg);
 	cr_assert_str_eq(m.role, "manager");
 	cr_assert_gt(m.expires, hlc_wall_ms());
+	cr_assert(sess_closing(f->s));
+	cr_assert_str_eq(sess_reason(f->s), "", "a normal close");
 	buf_reset(&b);
+	sess_free(f->s);
+	f->s = sess_new(f->srv, "test", PRE);
 	cr_assert_eq(wire_enc_hello(&b, rep2, "x", m.token), OP_OK);
 	wire_msg_release(&m);
 	cr_assert(feed(f->s, &b, 1));
