@@ -68,7 +68,8 @@ static void usage(FILE *f)
 	      "  conflicts [--json]   values that lost a conflict, kept for review\n"
 	      "  conflicts reverse ID put the losing value back (or delete again)\n"
 	      "  rejected [--json]    changes the server refused, with the reason\n"
-	      "  rejected dismiss N|--all   forget refused changes once dealt with\n\n"
+	      "  rejected dismiss N|--all   forget refused changes once dealt with\n"
+	      "  rejected retry N     write a refused change again (after a right was granted)\n\n"
 	      "The replica lives in --home DIR, else $OUTPOST_HOME, else ~/.outpost.\n", f);
 }
 

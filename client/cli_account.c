@@ -6,6 +6,7 @@
  *   outpost logout
  *   outpost rejected [--json]
  *   outpost rejected dismiss N|--all
+ *   outpost rejected retry N
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,26 +191,45 @@ static int print_rejected(void *ctx, const struct db_rejected *r)
 	return 0;
 }
 
+/* The refused change's number in argv[1] into *n; 0 or 1 (printed). */
+static int rejected_number(const struct cli *c, const char *verb, uint64_t *n)
+{
+	char *end;
+
+	if (c->argc < 2)
+		return die("rejected %s: give the number of a refused change%s", verb,
+			   strcmp(verb, "dismiss") ? "" : ", or --all");
+	*n = strtoull(c->argv[1], &end, 10);
+	if (*end || !*n || c->argv[1][0] == '-')
+		return die("rejected %s: \"%s\" is not the number of a refused change",
+			   verb, c->argv[1]);
+	return no_more_args(c, 2, verb);
+}
+
+static int rejected_retry(struct cli *c, struct oc *oc)
+{
+	char done[OP_ERRLEN], err[OP_ERRLEN];
+	uint64_t n;
+
+	if (rejected_number(c, "retry", &n))
+		return 1;
+	if (oc_retry_rejected(oc, n, done, err))
+		return die("rejected retry: %s", err);
+	printf("%s (sync to send it)\n", done);
+	return 0;
+}
+
 static int rejected_dismiss(struct cli *c, struct oc *oc)
 {
 	bool all = c->argc >= 2 && !strcmp(c->argv[1], "--all"), found = false;
-	char *end;
-	unsigned long long n = 0;
+	uint64_t n = 0;
 
-	if (c->argc < 2)
-		return die("rejected dismiss: give the number of a refused change, or --all");
-	if (!all) {
-		n = strtoull(c->argv[1], &end, 10);
-		if (*end || !n || c->argv[1][0] == '-')
-			return die("rejected dismiss: \"%s\" is not the number of a refused change",
-				   c->argv[1]);
-	}
-	if (no_more_args(c, 2, "rejected dismiss"))
+	if (all ? no_more_args(c, 2, "rejected dismiss") : rejected_number(c, "dismiss", &n))
 		return 1;
 	if (db_rejected_drop(oc_db(oc), n, all, &found))
 		return die("rejected dismiss: cannot update the replica");
 	if (!found && !all)
-		return die("rejected dismiss: no refused change numbered %llu", n);
+		return die("rejected dismiss: no refused change numbered %llu", (unsigned long long)n);
 	printf("dismissed %s\n", all ? "every refused change" : c->argv[1]);
 	return 0;
 }
@@ -219,13 +239,14 @@ int cmd_rejected(struct cli *c)
 	struct rej_print p = { NULL, c->json, 0, BUF_INIT };
 	int rc;
 
-	if (c->argc >= 1 && strcmp(c->argv[0], "dismiss"))
-		return die("rejected: unknown argument \"%s\"; use rejected [--json] or rejected dismiss N|--all",
-			   c->argv[0]);
+	if (c->argc >= 1 && strcmp(c->argv[0], "dismiss") && strcmp(c->argv[0], "retry"))
+		return die("rejected: unknown argument \"%s\"; use rejected [--json], "
+			   "rejected dismiss N|--all or rejected retry N", c->argv[0]);
 	if ((rc = open_replica(c, &p.oc)))
 		return rc;
 	if (c->argc >= 1) {
-		rc = rejected_dismiss(c, p.oc);
+		rc = strcmp(c->argv[0], "retry") ? rejected_dismiss(c, p.oc) :
+			rejected_retry(c, p.oc);
 		oc_close(p.oc);
 		return rc;
 	}

@@ -567,3 +567,80 @@ int oc_reverse_conflict(struct oc *c, const char *key, char done[OP_ERRLEN],
 	rec_free(k);
 	return rc;
 }
+
+/* ---- retrying a refused change ----------------------------------------- */
+
+struct find_rejected {
+	uint64_t ctr;
+	const char *origin;
+	struct rec *change;
+	int rc;
+};
+
+static int match_rejected(void *ctx, const struct db_rejected *r)
+{
+	struct find_rejected *f = ctx;
+	struct wire_err e;
+
+	if (r->ctr != f->ctr)
+		return 0;
+	f->rc = wire_decode_change(r->change, r->n, f->origin, &f->change, &e) ?
+		OP_EPROTO : OP_OK;
+	return 1;
+}
+
+/* Writes the values of refused change ch again, as a new local change. */
+static int rewrite(struct oc *c, const struct rec *ch, char done[OP_ERRLEN],
+		   char err[OP_ERRLEN])
+{
+	struct rec *cur = NULL;
+	int idx[TBL_MAX_FIELDS], nf = 0, i, rc;
+	struct val vals[TBL_MAX_FIELDS];
+	char id[RID_LEN + 1];
+	bool here = oc_get(c, ch->t, ch->id, &cur, err) == OP_OK;
+
+	rec_free(cur);
+	if (ch->tomb) {
+		if (!here)
+			return op_fail(err, OP_ENOTFOUND, "%s %s is no longer on this device",
+				       ch->t->name, ch->id);
+		if ((rc = oc_delete(c, ch->t, ch->id, NULL, err)))
+			return rc;
+		snprintf(done, OP_ERRLEN, "deleted %s %s again", ch->t->name, ch->id);
+		return OP_OK;
+	}
+	for (i = 0; i < ch->t->nfields; i++)
+		if (ch->f[i].set) {
+			idx[nf] = i;
+			vals[nf++] = ch->f[i].v; /* borrowed: oc_put copies */
+		}
+	if ((rc = oc_put(c, ch->t, here ? ch->id : NULL, idx, vals, nf, id, err)))
+		return rc;
+	snprintf(done, OP_ERRLEN, here ? "wrote the values to %s %s again" :
+		 "%s %s is no longer here: wrote the values as a new %s %s",
+		 ch->t->name, ch->id, ch->t->name, id);
+	return OP_OK;
+}
+
+int oc_retry_rejected(struct oc *c, uint64_t ctr, char done[OP_ERRLEN],
+		      char err[OP_ERRLEN])
+{
+	struct find_rejected f = { ctr, c->replica, NULL, OP_ENOTFOUND };
+	bool found;
+	int rc;
+
+	if (db_rejected_each(c->db, match_rejected, &f) < 0)
+		return op_fail(err, OP_EIO, "cannot read the replica: %s", db_errmsg(c->db));
+	if (f.rc == OP_ENOTFOUND)
+		return op_fail(err, OP_ENOTFOUND, "no refused change numbered %llu",
+			       (unsigned long long)ctr);
+	if (f.rc)
+		return op_fail(err, f.rc, "refused change %llu cannot be read",
+			       (unsigned long long)ctr);
+	/* Written first, forgotten after: a crash between leaves it listed. */
+	rc = rewrite(c, f.change, done, err);
+	if (!rc && db_rejected_drop(c->db, ctr, false, &found))
+		rc = op_fail(err, OP_EIO, "cannot update the replica: %s", db_errmsg(c->db));
+	rec_free(f.change);
+	return rc;
+}

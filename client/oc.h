@@ -81,6 +81,16 @@ int oc_reverse_conflict(struct oc *c, const char *key, char done[OP_ERRLEN],
 int oc_get(struct oc *c, const struct tbl_desc *t, const char *key,
 	   struct rec **out, char err[OP_ERRLEN]);
 
+/*
+ * Writes refused change ctr (from the rejected list) again as a new local
+ * change, to be sent at the next sync (after a right was granted, for
+ * instance), and takes it off the list. A refused edit of a record no
+ * longer on the device is written as a new record; a refused delete needs
+ * the record. A sentence saying what was done goes to done.
+ */
+int oc_retry_rejected(struct oc *c, uint64_t ctr, char done[OP_ERRLEN],
+		      char err[OP_ERRLEN]);
+
 /* The device token (hex) into token (may be NULL to test for one):
  * OP_OK, or OP_ENOTFOUND when not logged in. */
 int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1]);

@@ -117,6 +117,9 @@ bad A "dismiss" rejected dismiss
 bad A "not the number" rejected dismiss abc
 bad A "not the number" rejected dismiss -1
 bad A "no refused change" rejected dismiss 99
+bad A "not the number" rejected retry x
+bad A "no refused change" rejected retry 99
+bad A "number" rejected retry
 bad A "unknown argument" rejected everything
 bad A "unexpected" logout now
 

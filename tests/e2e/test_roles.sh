@@ -136,6 +136,27 @@ assert_ne 0 "$RC" "eve's refused new customer, still on her device"
 assert_eq "$n" "$(admin_ok audit --json --user eve | json_eval "len([a for a in d if a['action'] == 'refused'])")" \
 	"refused rows in eve's audit"
 
+log "rejected retry: once the executive may write, her refused change goes through"
+nr=$(json_eval "[r for r in d if r['id'] == '$A2C1'][0]['n']" <<<"$rj")
+run_op eve rejected retry "$nr"
+assert_eq 0 "$RC" "rejected retry before any right: it is written locally again ($ERR)"
+s=$(sync_ok eve)
+assert_eq 1 "$(json_get rejected <<<"$s")" "the retried change is refused again without the right"
+rj=$(op_ok eve rejected --json)
+assert_eq "$n" "$(json_len <<<"$rj")" "eve's rejected list after a refused retry"
+nr=$(json_eval "[r for r in d if r['id'] == '$A2C1'][0]['n']" <<<"$rj")
+admin_ok role grant executive write.all >/dev/null
+out=$(op_ok eve rejected retry "$nr")
+assert_contains "$out" "again" "rejected retry's message"
+s=$(sync_ok eve)
+assert_eq "0|1" "$(json_eval '"%d|%d" % (d["rejected"], d["acknowledged"])' <<<"$s")" \
+	"rejected|acknowledged of the sync after the retry: $s"
+assert_eq "Spy" "$(server_sql "select title from contact where id = '$A2C1'")" "the retried edit on the server"
+admin_ok role withdraw executive write.all >/dev/null
+rj=$(op_ok eve rejected --json)
+n=$((n - 1))
+assert_eq "$n" "$(json_len <<<"$rj")" "eve's rejected list after the retry went through"
+
 log "rejected dismiss"
 first=$(json_eval 'd[0]["n"]' <<<"$rj")
 out=$(op_ok eve rejected dismiss "$first")
