@@ -404,14 +404,21 @@ int users_set_supervisor(struct db *db, const char *name, const char *supervisor
 	return update2(db, U_SET_SUP, name, supervisor);
 }
 
-int users_team(struct db *db, const char *sup, users_name_fn fn, void *ctx)
+/* The names statement id lists for key, one by one to fn. */
+static int names_of(struct db *db, enum ustmt id, const char *key, users_name_fn fn,
+		    void *ctx)
 {
-	sqlite3_stmt *s = ust(db, U_TEAM);
+	sqlite3_stmt *s = ust(db, id);
 	struct each e = { .fn.name = fn, .ctx = ctx };
 
-	if (!s || db_bind_text(s, 1, sup))
+	if (!s || db_bind_text(s, 1, key))
 		return s ? db_done(s, OP_EIO) : OP_EIO;
 	return each_row(s, row_name, &e);
+}
+
+int users_team(struct db *db, const char *sup, users_name_fn fn, void *ctx)
+{
+	return names_of(db, U_TEAM, sup, fn, ctx);
 }
 
 /* ---- roles and rights -------------------------------------------------- */
@@ -428,12 +435,7 @@ int users_right_exists(struct db *db, const char *right, bool *found)
 
 int users_role_rights(struct db *db, const char *role, users_name_fn fn, void *ctx)
 {
-	sqlite3_stmt *s = ust(db, U_ROLE_RIGHTS);
-	struct each e = { .fn.name = fn, .ctx = ctx };
-
-	if (!s || db_bind_text(s, 1, role))
-		return s ? db_done(s, OP_EIO) : OP_EIO;
-	return each_row(s, row_name, &e);
+	return names_of(db, U_ROLE_RIGHTS, role, fn, ctx);
 }
 
 /* OP_OK when both role and right exist, else OP_EINVAL. */
