@@ -68,13 +68,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	/* Positions only (the index rec_owner covers them), sorted; the states
 	 * of the few rows kept are read afterwards by primary key. */
 	[S_SINCE_SCOPED] =
-		"SELECT 0, seq, tbl, id FROM rec WHERE seq > ?1 "
-		"AND owner IN (SELECT value FROM json_each(?2)) "
+		"WITH o(name) AS (SELECT value FROM json_each(?2)) "
+		"SELECT 0, seq, tbl, id FROM rec WHERE seq > ?1 AND owner IN o "
 		"UNION ALL "
-		"SELECT 1, g.seq, g.tbl, g.id FROM gone g WHERE g.seq > ?1 "
-		"AND g.owner IN (SELECT value FROM json_each(?2)) "
+		"SELECT 1, g.seq, g.tbl, g.id FROM gone g WHERE g.seq > ?1 AND g.owner IN o "
 		"AND NOT EXISTS (SELECT 1 FROM rec r WHERE r.tbl = g.tbl AND r.id = g.id "
-		"AND r.owner IN (SELECT value FROM json_each(?2))) "
+		"AND r.owner IN o) "
 		"ORDER BY 2 LIMIT ?3",
 	[S_REC_DROP] = "DELETE FROM rec WHERE tbl = ?1 AND id = ?2",
 	[S_REC_EVICT] = "DELETE FROM rec WHERE tbl = ?1 AND id = ?2 AND NOT EXISTS "
