@@ -90,32 +90,35 @@ static int check_limits(struct gate *g, struct db *db, const struct gate_login *
 	return refuse(e, WERR_AUTH, msg);
 }
 
-/* Verifies the password; a failure counts against user and address. */
-static int check_password(struct gate *g, struct db *db, const struct gate_login *l,
-			  struct user *u, uint64_t now, struct wire_err *e)
-{
-	int rc = users_get(db, l->user, u);
-	bool ok = !rc && auth_pw_check(l->password, strlen(l->password), u->pw);
+/* A stored hash that matches no password, as costly to check as a real
+ * one: an unknown user takes as long as a wrong password. */
+#define NO_USER_HASH "pbkdf2-sha256$600000$00000000000000000000000000000000$" \
+	"0000000000000000000000000000000000000000000000000000000000000000"
 
-	if (rc && rc != OP_ENOTFOUND)
-		return refuse(e, WERR_SERVER, "the server cannot read its users");
-	if (rc) /* as slow as a real check, so timing tells nothing */
-		auth_pw_check(l->password, strlen(l->password),
-			      "pbkdf2-sha256$600000$00000000000000000000000000000000$"
-			      "0000000000000000000000000000000000000000000000000000000000000000");
-	if (!ok) {
-		auth_limit_fail(g->by_user, l->user, now);
-		auth_limit_fail(g->by_addr, l->addr, now);
-		gate_audit(db, l->user, l->replica, l->addr, "login-failed", "", "",
-			   "wrong user name or password");
-		return refuse(e, WERR_AUTH, "wrong user name or password");
-	}
-	if (u->disabled) {
-		gate_audit(db, l->user, l->replica, l->addr, "login-failed", "", "",
-			   "account disabled");
-		return refuse(e, WERR_AUTH, "this account is disabled; ask an administrator");
-	}
-	return OP_OK;
+bool gate_attempt_check(void *attempt)
+{
+	const struct gate_attempt *a = attempt;
+	bool ok = auth_pw_check(a->password, strlen(a->password), a->stored);
+
+	return ok && a->known;
+}
+
+void gate_attempt_free(void *attempt)
+{
+	if (attempt)
+		secret_wipe(attempt, sizeof(struct gate_attempt));
+	free(attempt);
+}
+
+/* A wrong password counts against user and address, and is audited. */
+static int wrong_password(struct gate *g, struct db *db, const struct gate_attempt *a,
+			  struct wire_err *e)
+{
+	auth_limit_fail(g->by_user, a->user, a->now);
+	auth_limit_fail(g->by_addr, a->addr, a->now);
+	gate_audit(db, a->user, a->replica, a->addr, "login-failed", "", "",
+		   "wrong user name or password");
+	return refuse(e, WERR_AUTH, "wrong user name or password");
 }
 
 /* Registers the device and issues its token, inside one transaction. */
@@ -161,27 +164,73 @@ static int issue(struct gate *g, struct db *db, const struct gate_login *l,
 	return OP_OK;
 }
 
-int gate_login(struct gate *g, struct db *db, const struct gate_login *l,
-	       struct gate_token *t, struct wire_err *e)
+int gate_login_begin(struct gate *g, struct db *db, const struct gate_login *l,
+		     struct gate_attempt *a, struct wire_err *e)
 {
-	uint64_t now = hlc_wall_ms();
 	struct user u;
 	int rc;
 
-	if ((rc = check_limits(g, db, l, now, e)))
+	memset(a, 0, sizeof(*a));
+	a->now = hlc_wall_ms();
+	if ((rc = check_limits(g, db, l, a->now, e)))
 		return rc;
 	if (l->server && !strcmp(l->replica, l->server)) {
 		gate_audit(db, l->user, l->replica, l->addr, "login-failed", "device",
 			   l->replica, "the server's own replica id");
 		return refuse(e, WERR_AUTH, "this replica id is the server's; a device needs its own");
 	}
-	if ((rc = check_password(g, db, l, &u, now, e)))
-		return rc;
-	auth_limit_clear(g->by_user, l->user);
-	rc = issue(g, db, l, &u, now, t, e);
+	rc = users_get(db, l->user, &u);
+	if (rc && rc != OP_ENOTFOUND)
+		return refuse(e, WERR_SERVER, "the server cannot read its users");
+	a->known = rc == OP_OK;
+	snprintf(a->stored, sizeof(a->stored), "%s", a->known ? u.pw : NO_USER_HASH);
 	secret_wipe(u.pw, sizeof(u.pw));
+	snprintf(a->user, sizeof(a->user), "%s", l->user);
+	snprintf(a->replica, sizeof(a->replica), "%s", l->replica);
+	snprintf(a->agent, sizeof(a->agent), "%s", l->agent);
+	snprintf(a->addr, sizeof(a->addr), "%s", l->addr);
+	snprintf(a->password, sizeof(a->password), "%s", l->password);
+	return OP_OK;
+}
+
+int gate_login_finish(struct gate *g, struct db *db, struct gate_attempt *a, bool ok,
+		      struct gate_token *t, struct wire_err *e)
+{
+	struct gate_login l = { a->user, "", a->replica, a->agent, a->addr, NULL };
+	struct user u;
+	int rc;
+
+	secret_wipe(a->password, sizeof(a->password));
+	if (!ok)
+		return wrong_password(g, db, a, e);
+	/* Read again: the account may have changed during the check. */
+	rc = users_get(db, a->user, &u);
+	if (rc == OP_ENOTFOUND)
+		return wrong_password(g, db, a, e);
+	if (rc)
+		return refuse(e, WERR_SERVER, "the server cannot read its users");
+	secret_wipe(u.pw, sizeof(u.pw));
+	if (u.disabled) {
+		gate_audit(db, a->user, a->replica, a->addr, "login-failed", "", "",
+			   "account disabled");
+		return refuse(e, WERR_AUTH, "this account is disabled; ask an administrator");
+	}
+	auth_limit_clear(g->by_user, a->user);
+	rc = issue(g, db, &l, &u, a->now, t, e);
 	if (!rc)
-		log_info("login: %s on device %s from %s", u.name, l->replica, l->addr);
+		log_info("login: %s on device %s from %s", u.name, a->replica, a->addr);
+	return rc;
+}
+
+int gate_login(struct gate *g, struct db *db, const struct gate_login *l,
+	       struct gate_token *t, struct wire_err *e)
+{
+	struct gate_attempt a;
+	int rc = gate_login_begin(g, db, l, &a, e);
+
+	if (!rc)
+		rc = gate_login_finish(g, db, &a, gate_attempt_check(&a), t, e);
+	secret_wipe(&a, sizeof(a));
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "auth.h"
 #include "db.h"
 #include "users.h"
 #include "wire.h"
@@ -35,6 +36,37 @@ struct gate_token {
 	char role[USERS_NAME_MAX + 1];
 	uint64_t expires;
 };
+
+/*
+ * A login between its quick checks and its password check, which is slow
+ * (PBKDF2) and may run on another thread: it owns copies of everything.
+ */
+struct gate_attempt {
+	char user[USERS_NAME_MAX + 1];
+	char replica[RID_LEN + 1];
+	char agent[64];
+	char addr[64];
+	char password[WIRE_PW_MAX + 1];
+	char stored[AUTH_HASH_TEXT];  /* the user's hash, or one matching nothing */
+	bool known;                   /* the user exists */
+	uint64_t now;
+};
+
+/*
+ * A login in three steps, so that the password check can leave the event
+ * loop: begin (limits, the server's own id, the user's stored hash; may
+ * refuse at once), check (thread-safe, no database), finish (counts a
+ * failure, refuses a disabled account, registers the device and issues
+ * the token; wipes the password). Returns as gate_login().
+ */
+int gate_login_begin(struct gate *g, struct db *db, const struct gate_login *l,
+		     struct gate_attempt *a, struct wire_err *e);
+/* True if the password matches (a worker_fn: takes a gate_attempt). */
+bool gate_attempt_check(void *attempt);
+int gate_login_finish(struct gate *g, struct db *db, struct gate_attempt *a, bool ok,
+		      struct gate_token *t, struct wire_err *e);
+/* Wipes and frees a heap-allocated attempt; accepts NULL. */
+void gate_attempt_free(void *attempt);
 
 /*
  * Checks a password login and registers l->replica as l->user's device

@@ -162,7 +162,7 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static struct lws_context *make_context(struct srv *srv, const struct opts *o,
+static struct lws_context *make_context(struct proto_sync_loop *loop, const struct opts *o,
 					const char *host, int port)
 {
 	struct lws_context_creation_info info;
@@ -171,7 +171,7 @@ static struct lws_context *make_context(struct srv *srv, const struct opts *o,
 	info.port = port;
 	info.iface = host;
 	info.protocols = proto_sync_protocols;
-	info.user = srv;
+	info.user = loop;
 	if (!o->plain) {
 		info.ssl_cert_filepath = o->cert;
 		info.ssl_private_key_filepath = o->key;
@@ -186,6 +186,7 @@ static struct lws_context *make_context(struct srv *srv, const struct opts *o,
 static int serve(const struct opts *o)
 {
 	char host[256], err[OP_ERRLEN];
+	struct proto_sync_loop loop = { NULL, NULL, NULL };
 	struct lws_context *ctx;
 	struct srv *srv;
 	int port, n = 0;
@@ -209,13 +210,18 @@ static int serve(const struct opts *o)
 		gate_set_token_ttl(srv_gate(srv), (uint64_t)o->token_ttl * 1000);
 	lws_set_log_level(LLL_ERR, NULL);
 	install_signals();
-	ctx = make_context(srv, o, host, port);
+	loop.srv = srv;
+	ctx = make_context(&loop, o, host, port);
 	if (!ctx) {
 		fprintf(stderr, "outpostd: cannot listen on %s with %s and %s (port in use, or bad certificate or key?)\n",
 			o->listen, o->cert, o->key);
 		srv_close(srv);
 		return 1;
 	}
+	/* Password checks leave the event loop for a thread of their own. */
+	if (!(loop.worker = worker_new(proto_sync_wake, ctx)))
+		log_warn("no worker thread: password checks will stall the loop");
+	srv_set_worker(srv, loop.worker);
 	if (o->plain)
 		fprintf(stderr, "outpostd: WARNING: --dev-plain-ws: passwords, tokens and data travel "
 			"unencrypted; never use this outside development\n");
@@ -226,6 +232,8 @@ static int serve(const struct opts *o)
 	fflush(stdout);
 	while (n >= 0 && !interrupted)
 		n = lws_service(ctx, 0);
+	srv_set_worker(srv, NULL);
+	worker_free(loop.worker, gate_attempt_free); /* before its wake target goes */
 	lws_context_destroy(ctx);
 	srv_close(srv);
 	log_info("outpostd: stopped cleanly");

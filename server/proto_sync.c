@@ -27,17 +27,73 @@
 
 struct pss {
 	struct sess *sess;
+	struct lws *wsi;
+	struct pss *next_wait;   /* in the loop's list while a login is checked */
+	bool waiting;
 	bool mid_msg;    /* part of a message has been received */
 	bool lingering;  /* closing, waiting for the end of that message */
 	bool greeted;    /* hello accepted: the hello timeout is off */
 };
 
+static struct proto_sync_loop *loop_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+void proto_sync_wake(void *ctx)
+{
+	lws_cancel_service(ctx);
+}
+
+static void wait_add(struct proto_sync_loop *l, struct pss *pss)
+{
+	pss->next_wait = l->waiting;
+	l->waiting = pss;
+	pss->waiting = true;
+}
+
+static void wait_remove(struct proto_sync_loop *l, struct pss *pss)
+{
+	struct pss **p;
+
+	for (p = &l->waiting; *p; p = &(*p)->next_wait) {
+		if (*p == pss) {
+			*p = pss->next_wait;
+			break;
+		}
+	}
+	pss->waiting = false;
+}
+
+/* Hands each finished password check to its session, if still open. */
+static void on_checked(struct proto_sync_loop *l)
+{
+	struct pss *pss;
+	uint64_t id, wid;
+	void *arg;
+	bool ok;
+
+	while (l->worker && worker_done(l->worker, &id, &arg, &ok)) {
+		for (pss = l->waiting; pss; pss = pss->next_wait)
+			if (sess_login_pending(pss->sess, &wid) && wid == id)
+				break;
+		if (!pss) { /* the connection closed meanwhile */
+			gate_attempt_free(arg);
+			continue;
+		}
+		wait_remove(l, pss);
+		sess_login_done(pss->sess, arg, ok);
+		lws_callback_on_writable(pss->wsi);
+	}
+}
+
 static int on_established(struct lws *wsi, struct pss *pss)
 {
-	struct srv *srv = lws_context_user(lws_get_context(wsi));
+	struct srv *srv = loop_of(wsi)->srv;
 	char peer[64];
 
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	pss->wsi = wsi;
 	pss->sess = sess_new(srv, peer, LWS_PRE);
 	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, HELLO_S);
 	return pss->sess ? 0 : -1;
@@ -51,6 +107,8 @@ static int on_receive(struct lws *wsi, struct pss *pss, void *in, size_t len)
 		sess_fail(pss->sess, WERR_MALFORMED, "messages must be binary WebSocket frames");
 	pss->mid_msg = !final;
 	sess_on_rx(pss->sess, in, len, final);
+	if (!pss->waiting && sess_login_pending(pss->sess, &(uint64_t){ 0 }))
+		wait_add(loop_of(wsi), pss);
 	if (!pss->greeted && sess_ready(pss->sess)) {
 		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 		pss->greeted = true;
@@ -108,8 +166,13 @@ static int callback_sync(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->sess ? on_writeable(wsi, pss) : -1;
 	case LWS_CALLBACK_CLOSED:
+		if (pss->waiting)
+			wait_remove(loop_of(wsi), pss);
 		sess_free(pss->sess);
 		pss->sess = NULL;
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		on_checked(loop_of(wsi));
 		return 0;
 	default:
 		return 0;

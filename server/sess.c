@@ -15,6 +15,7 @@
 #include "hlc.h"
 #include "secret.h"
 #include "users.h"
+#include "worker.h"
 
 /* Oldest client schema this server still syncs with. */
 #define MIN_CLIENT_SCHEMA 1
@@ -23,7 +24,7 @@
 /* A receive buffer larger than this is freed after each message. */
 #define RX_KEEP (64 * 1024)
 
-enum sess_state { ST_HELLO, ST_READY, ST_CLOSING };
+enum sess_state { ST_HELLO, ST_LOGIN, ST_READY, ST_CLOSING };
 
 struct frame {
 	struct frame *next;
@@ -39,6 +40,7 @@ struct sess {
 	char replica[RID_LEN + 1];
 	char token[WIRE_TOKEN_HEX + 1];  /* checked again on every request */
 	bool wipe_rx;                    /* rx held a password */
+	uint64_t login_id;               /* ST_LOGIN: the worker's job */
 	struct access acc;               /* the user's rights, re-read per request */
 	size_t pre;
 	struct buf rx;          /* message being reassembled */
@@ -219,23 +221,18 @@ static bool on_hello(struct sess *s, const struct wire_msg *m)
 	return true;
 }
 
-static bool on_login(struct sess *s, const struct wire_msg *m)
+/* Answers a finished login: the token (then a normal close), or the
+ * refusal. Returns false: one login per connection. */
+static bool login_answer(struct sess *s, struct gate_attempt *a, bool ok)
 {
-	struct gate_login l = { m->user, m->password, m->replica, "", s->peer,
-				srv_replica(s->srv) };
-	char agent[sizeof(m->agent)];
 	struct gate_token t;
 	struct wire_err e;
 	struct buf b = BUF_INIT;
 	int rc;
 
-	if (m->proto != WIRE_PROTO)
-		return sess_fail(s, WERR_VERSION, "this protocol version is not supported; upgrade the client");
-	utf8_clean(agent, sizeof(agent), m->agent, strlen(m->agent));
-	l.agent = agent;
-	if (gate_login(srv_gate(s->srv), srv_db(s->srv), &l, &t, &e))
+	if (gate_login_finish(srv_gate(s->srv), srv_db(s->srv), a, ok, &t, &e))
 		return sess_fail(s, e.code, e.msg);
-	rc = wire_enc_token(&b, t.token, m->user, t.role, t.expires);
+	rc = wire_enc_token(&b, t.token, a->user, t.role, t.expires);
 	if (!rc)
 		rc = queue(s, &b);
 	if (!rc)
@@ -243,12 +240,66 @@ static bool on_login(struct sess *s, const struct wire_msg *m)
 	secret_wipe(b.p, b.len);
 	buf_release(&b);
 	secret_wipe(&t, sizeof(t));
-	s->wipe_rx = true;
 	if (rc)
 		return sess_fail(s, WERR_SERVER, "out of memory");
-	/* One login per connection: password checks are costly. */
 	s->st = ST_CLOSING;
 	return false;
+}
+
+/*
+ * A login: its quick checks here; the password check on the server's
+ * worker thread when it has one (the session then waits in ST_LOGIN for
+ * sess_login_done), else at once.
+ */
+static bool on_login(struct sess *s, const struct wire_msg *m)
+{
+	struct gate_login l = { m->user, m->password, m->replica, "", s->peer,
+				srv_replica(s->srv) };
+	struct worker *w = srv_worker(s->srv);
+	char agent[sizeof(m->agent)];
+	struct gate_attempt *a;
+	struct wire_err e;
+	bool ok;
+
+	s->wipe_rx = true;
+	if (m->proto != WIRE_PROTO)
+		return sess_fail(s, WERR_VERSION, "this protocol version is not supported; upgrade the client");
+	utf8_clean(agent, sizeof(agent), m->agent, strlen(m->agent));
+	l.agent = agent;
+	if (!(a = malloc(sizeof(*a))))
+		return sess_fail(s, WERR_SERVER, "out of memory");
+	if (gate_login_begin(srv_gate(s->srv), srv_db(s->srv), &l, a, &e)) {
+		gate_attempt_free(a);
+		return sess_fail(s, e.code, e.msg);
+	}
+	if (!w) {
+		ok = login_answer(s, a, gate_attempt_check(a));
+		gate_attempt_free(a);
+		return ok;
+	}
+	s->login_id = srv_next_id(s->srv);
+	if (worker_submit(w, s->login_id, gate_attempt_check, a)) {
+		gate_attempt_free(a);
+		return sess_fail(s, WERR_SERVER, "the server is busy with other logins; try again in a moment");
+	}
+	s->st = ST_LOGIN;
+	return true;
+}
+
+bool sess_login_pending(const struct sess *s, uint64_t *id)
+{
+	if (s->st != ST_LOGIN)
+		return false;
+	*id = s->login_id;
+	return true;
+}
+
+bool sess_login_done(struct sess *s, void *attempt, bool ok)
+{
+	bool r = s->st == ST_LOGIN ? login_answer(s, attempt, ok) : false;
+
+	gate_attempt_free(attempt);
+	return r;
 }
 
 static bool on_logout(struct sess *s)
@@ -321,7 +372,9 @@ static bool on_message(struct sess *s, const void *buf, size_t len)
 		return sess_fail(s, WERR_TOO_BIG, "too many requests awaiting replies; read the replies first");
 	if (wire_decode(buf, len, s->replica, true, &m, &e))
 		return sess_fail(s, e.code, e.msg);
-	if (s->st == ST_HELLO && m.type == WIRE_LOGIN)
+	if (s->st == ST_LOGIN)
+		ok = sess_fail(s, WERR_STATE, "wait for the answer to the login");
+	else if (s->st == ST_HELLO && m.type == WIRE_LOGIN)
 		ok = on_login(s, &m);
 	else if (s->st == ST_HELLO && m.type != WIRE_HELLO)
 		ok = sess_fail(s, WERR_STATE, "the first message must be hello (or login)");

@@ -40,6 +40,15 @@ bool sess_closing(const struct sess *s);
 const char *sess_reason(const struct sess *s);
 /* True once hello has been accepted. */
 bool sess_ready(const struct sess *s);
+/* True (with the job's id in *id) while a login waits for its password
+ * check on the server's worker thread. */
+bool sess_login_pending(const struct sess *s, uint64_t *id);
+/*
+ * Gives the session its finished login (the worker's job argument, which
+ * it frees, and the check's result); queues the answer. Returns false:
+ * the connection closes once it is sent.
+ */
+bool sess_login_done(struct sess *s, void *attempt, bool ok);
 /* Refuses the connection: queues an error and moves to closing; returns
  * false. For transport-level faults the session cannot see (text frames). */
 bool sess_fail(struct sess *s, int code, const char *msg);

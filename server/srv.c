@@ -23,6 +23,8 @@ struct srv {
 	struct hlc clock;
 	struct buf scratch;
 	struct gate *gate;
+	struct worker *worker;  /* borrowed */
+	uint64_t next_id;
 };
 
 static int load_identity(struct srv *s, char *err)
@@ -76,6 +78,21 @@ void srv_close(struct srv *s)
 struct gate *srv_gate(struct srv *s)
 {
 	return s->gate;
+}
+
+void srv_set_worker(struct srv *s, struct worker *w)
+{
+	s->worker = w;
+}
+
+struct worker *srv_worker(struct srv *s)
+{
+	return s->worker;
+}
+
+uint64_t srv_next_id(struct srv *s)
+{
+	return ++s->next_id;
 }
 
 struct db *srv_db(struct srv *s)

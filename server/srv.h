@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "db.h"
 #include "gate.h"
+#include "worker.h"
 #include "rec.h"
 #include "wire.h"
 
@@ -51,6 +52,12 @@ uint64_t srv_log_end(struct srv *s);
 
 /* The login gate (borrowed). */
 struct gate *srv_gate(struct srv *s);
+/* The worker thread for password checks, or NULL (checks run at once):
+ * set by the event loop's owner, borrowed. */
+void srv_set_worker(struct srv *s, struct worker *w);
+struct worker *srv_worker(struct srv *s);
+/* A new id, unique within this struct srv (login jobs). */
+uint64_t srv_next_id(struct srv *s);
 
 /*
  * Applies changes[0..n) from who in one transaction. Each change is
