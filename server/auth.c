@@ -287,6 +287,14 @@ void auth_limit_fail(struct auth_limit *l, const char *key, uint64_t now_ms)
 	e->last = now_ms;
 }
 
+void auth_limit_forgive(struct auth_limit *l, const char *key)
+{
+	struct limit_key *e = find(l, key);
+
+	if (e && e->count && !--e->count)
+		e->used = false;
+}
+
 void auth_limit_clear(struct auth_limit *l, const char *key)
 {
 	struct limit_key *e = find(l, key);

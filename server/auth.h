@@ -62,6 +62,8 @@ void auth_limit_free(struct auth_limit *l);
 uint64_t auth_limit_wait(struct auth_limit *l, const char *key, uint64_t now_ms);
 /* Counts a failure of key at now_ms. */
 void auth_limit_fail(struct auth_limit *l, const char *key, uint64_t now_ms);
+/* Takes back key's most recent failure (one counted in advance). */
+void auth_limit_forgive(struct auth_limit *l, const char *key);
 /* Forgets key's failures (after a successful login). */
 void auth_limit_clear(struct auth_limit *l, const char *key);
 

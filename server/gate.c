@@ -110,12 +110,10 @@ void gate_attempt_free(void *attempt)
 	free(attempt);
 }
 
-/* A wrong password counts against user and address, and is audited. */
-static int wrong_password(struct gate *g, struct db *db, const struct gate_attempt *a,
-			  struct wire_err *e)
+/* A wrong password (already counted against user and address when the
+ * attempt began) is audited and refused. */
+static int wrong_password(struct db *db, const struct gate_attempt *a, struct wire_err *e)
 {
-	auth_limit_fail(g->by_user, a->user, a->now);
-	auth_limit_fail(g->by_addr, a->addr, a->now);
 	gate_audit(db, a->user, a->replica, a->addr, "login-failed", "", "",
 		   "wrong user name or password");
 	return refuse(e, WERR_AUTH, "wrong user name or password");
@@ -183,6 +181,10 @@ int gate_login_begin(struct gate *g, struct db *db, const struct gate_login *l,
 	if (rc && rc != OP_ENOTFOUND)
 		return refuse(e, WERR_SERVER, "the server cannot read its users");
 	a->known = rc == OP_OK;
+	/* Counted as a failure now, taken back if it succeeds: attempts in
+	 * flight at once count against the limits too. */
+	auth_limit_fail(g->by_user, l->user, a->now);
+	auth_limit_fail(g->by_addr, l->addr, a->now);
 	snprintf(a->stored, sizeof(a->stored), "%s", a->known ? u.pw : NO_USER_HASH);
 	secret_wipe(u.pw, sizeof(u.pw));
 	snprintf(a->user, sizeof(a->user), "%s", l->user);
@@ -202,14 +204,20 @@ int gate_login_finish(struct gate *g, struct db *db, struct gate_attempt *a, boo
 
 	secret_wipe(a->password, sizeof(a->password));
 	if (!ok)
-		return wrong_password(g, db, a, e);
-	/* Read again: the account may have changed during the check. */
+		return wrong_password(db, a, e);
+	/* Read again: the account may have changed during the check (a new
+	 * password, or another account of that name). */
 	rc = users_get(db, a->user, &u);
-	if (rc == OP_ENOTFOUND)
-		return wrong_password(g, db, a, e);
+	if (rc == OP_ENOTFOUND || (!rc && strcmp(u.pw, a->stored))) {
+		secret_wipe(u.pw, sizeof(u.pw));
+		return wrong_password(db, a, e);
+	}
+	secret_wipe(u.pw, sizeof(u.pw));
 	if (rc)
 		return refuse(e, WERR_SERVER, "the server cannot read its users");
-	secret_wipe(u.pw, sizeof(u.pw));
+	/* The right password: not a failure after all. */
+	auth_limit_forgive(g->by_user, a->user);
+	auth_limit_forgive(g->by_addr, a->addr);
 	if (u.disabled) {
 		gate_audit(db, a->user, a->replica, a->addr, "login-failed", "", "",
 			   "account disabled");
@@ -220,6 +228,17 @@ int gate_login_finish(struct gate *g, struct db *db, struct gate_attempt *a, boo
 	if (!rc)
 		log_info("login: %s on device %s from %s", u.name, a->replica, a->addr);
 	return rc;
+}
+
+void gate_login_abandon(struct gate *g, struct db *db, struct gate_attempt *a, bool ok)
+{
+	secret_wipe(a->password, sizeof(a->password));
+	if (ok) {
+		auth_limit_forgive(g->by_user, a->user);
+		auth_limit_forgive(g->by_addr, a->addr);
+	}
+	gate_audit(db, a->user, a->replica, a->addr, "login-failed", "", "",
+		   ok ? "abandoned by the client" : "wrong user name or password (abandoned)");
 }
 
 int gate_login(struct gate *g, struct db *db, const struct gate_login *l,

@@ -65,6 +65,9 @@ int gate_login_begin(struct gate *g, struct db *db, const struct gate_login *l,
 bool gate_attempt_check(void *attempt);
 int gate_login_finish(struct gate *g, struct db *db, struct gate_attempt *a, bool ok,
 		      struct gate_token *t, struct wire_err *e);
+/* Ends an attempt whose connection went away before its answer: a wrong
+ * password stays counted, a right one is taken back; audited. */
+void gate_login_abandon(struct gate *g, struct db *db, struct gate_attempt *a, bool ok);
 /* Wipes and frees a heap-allocated attempt; accepts NULL. */
 void gate_attempt_free(void *attempt);
 

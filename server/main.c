@@ -187,6 +187,7 @@ static int serve(const struct opts *o)
 {
 	char host[256], err[OP_ERRLEN];
 	struct proto_sync_loop loop = { NULL, NULL, NULL };
+	struct worker *w;
 	struct lws_context *ctx;
 	struct srv *srv;
 	int port, n = 0;
@@ -233,7 +234,9 @@ static int serve(const struct opts *o)
 	while (n >= 0 && !interrupted)
 		n = lws_service(ctx, 0);
 	srv_set_worker(srv, NULL);
-	worker_free(loop.worker, gate_attempt_free); /* before its wake target goes */
+	w = loop.worker;
+	loop.worker = NULL;
+	worker_free(w, gate_attempt_free); /* before its wake target goes */
 	lws_context_destroy(ctx);
 	srv_close(srv);
 	log_info("outpostd: stopped cleanly");

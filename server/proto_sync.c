@@ -77,7 +77,8 @@ static void on_checked(struct proto_sync_loop *l)
 		for (pss = l->waiting; pss; pss = pss->next_wait)
 			if (sess_login_pending(pss->sess, &wid) && wid == id)
 				break;
-		if (!pss) { /* the connection closed meanwhile */
+		if (!pss) { /* the connection closed, or broke off, meanwhile */
+			gate_login_abandon(srv_gate(l->srv), srv_db(l->srv), arg, ok);
 			gate_attempt_free(arg);
 			continue;
 		}

@@ -343,3 +343,21 @@ Test(auth, limit_evicts_least_recent)
 	cr_assert_gt(auth_limit_wait(l, "newer", 11), 0);
 	auth_limit_free(l);
 }
+
+Test(auth, limit_forgive_takes_back_one_failure)
+{
+	struct auth_limit *l = auth_limit_new(2, 60000);
+
+	cr_assert_not_null(l);
+	auth_limit_fail(l, "ann", 1000);
+	auth_limit_fail(l, "ann", 1001);
+	cr_assert_neq(auth_limit_wait(l, "ann", 1002), 0, "two failures reach the limit of 2");
+	auth_limit_forgive(l, "ann");
+	cr_assert_eq(auth_limit_wait(l, "ann", 1002), 0, "one taken back: under the limit");
+	auth_limit_forgive(l, "ann");
+	auth_limit_forgive(l, "ann");
+	auth_limit_forgive(l, "nobody");
+	auth_limit_fail(l, "ann", 1003);
+	cr_assert_eq(auth_limit_wait(l, "ann", 1004), 0, "forgiving below zero is a no-op");
+	auth_limit_free(l);
+}

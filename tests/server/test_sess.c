@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 #include <msgpack.h>
@@ -1087,4 +1088,64 @@ Test(sess, pull_is_scoped_and_a_transfer_evicts)
 	cr_assert_eq(n, 1, "an administrator sees the transfer");
 	cr_assert_eq(g, 0, "and is never told to drop anything");
 	access_release(&ann);
+}
+
+static void no_wake(void *ctx)
+{
+	(void)ctx;
+}
+
+/* Logins whose password checks are still running count against the
+ * failed-login limit: a burst of parallel guesses gets no more tries than
+ * guesses one after another. */
+Test(sess, logins_in_flight_count_against_the_limit)
+{
+	struct fix *f = fix_open();
+	struct worker *w = worker_new(no_wake, NULL);
+	struct sess *s[GATE_USER_FAILS];
+	struct buf b = BUF_INIT;
+	struct user u = { 0 };
+	int i, answered = 0;
+
+	cr_assert_not_null(w);
+	srv_set_worker(f->srv, w);
+	snprintf(u.name, sizeof(u.name), "ann");
+	snprintf(u.role, sizeof(u.role), "manager");
+	cr_assert_eq(auth_pw_hash("s3cret", 6, u.pw), OP_OK);
+	cr_assert_eq(users_add(srv_db(f->srv), &u), OP_OK);
+	cr_assert_eq(wire_enc_login(&b, "ann", "guess", REPLICA, "x"), OP_OK);
+	for (i = 0; i < GATE_USER_FAILS; i++) {
+		uint64_t id;
+
+		s[i] = sess_new(f->srv, "burst", PRE);
+		cr_assert(feed(s[i], &b, 1), "login %d refused at once", i);
+		cr_assert(sess_login_pending(s[i], &id), "login %d is not being checked", i);
+	}
+	/* The next one is refused before any check has finished. */
+	cr_assert_not(feed(f->s, &b, 1));
+	expect_error(f->s, WERR_AUTH);
+	cr_assert(strstr(sess_reason(f->s), "too many failed logins"), "%s", sess_reason(f->s));
+	while (answered < GATE_USER_FAILS) {
+		uint64_t id, want;
+		void *arg;
+		bool ok;
+
+		if (!worker_done(w, &id, &arg, &ok)) {
+			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+			continue;
+		}
+		cr_assert_not(ok);
+		for (i = 0; i < GATE_USER_FAILS; i++)
+			if (s[i] && sess_login_pending(s[i], &want) && want == id)
+				break;
+		cr_assert_lt(i, GATE_USER_FAILS, "a finished check has no session");
+		cr_assert_not(sess_login_done(s[i], arg, ok));
+		expect_error(s[i], WERR_AUTH);
+		sess_free(s[i]);
+		s[i] = NULL;
+		answered++;
+	}
+	srv_set_worker(f->srv, NULL);
+	worker_free(w, gate_attempt_free);
+	buf_release(&b);
 }
