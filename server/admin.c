@@ -40,7 +40,8 @@ static const struct subcmd subcmds[] = {
 	{ "user", "list", "", AO_JSON, 0, "user list [--json] --db PATH", admin_user_list },
 	{ "user", "disable", "u", 0, 0, "user disable NAME --db PATH", admin_user_disable },
 	{ "user", "enable", "u", 0, 0, "user enable NAME --db PATH", admin_user_enable },
-	{ "user", "passwd", "u", 0, 0, "user passwd NAME --db PATH", admin_user_passwd },
+	{ "user", "passwd", "u", AO_REVOKE, 0, "user passwd NAME [--revoke-devices] --db PATH",
+	  admin_user_passwd },
 	{ "user", "set-role", "ur", 0, 0, "user set-role NAME ROLE --db PATH",
 	  admin_user_set_role },
 	{ "user", "set-team", "us", AO_NONE, 0,
@@ -75,6 +76,7 @@ static const struct optdef {
 	{ "--record", AO_RECORD, true },
 	{ "--limit", AO_LIMIT, true },
 	{ "--none", AO_NONE, false },
+	{ "--revoke-devices", AO_REVOKE, false },
 	{ "--help", AO_HELP, false },
 	{ "-h", AO_HELP, false },
 };
@@ -155,6 +157,7 @@ static void set_opt(struct parse *p, unsigned bit, const char *v)
 	case AO_LIMIT: p->limit = v; break;
 	case AO_JSON: a->json = true; break;
 	case AO_NONE: a->none = true; break;
+	case AO_REVOKE: a->revoke = true; break;
 	default: break;
 	}
 }

@@ -4,7 +4,8 @@
  *
  *   outpostd user add NAME --role ROLE [--supervisor NAME] [--full-name TEXT] --db PATH
  *   outpostd user list [--json] --db PATH
- *   outpostd user disable|enable|passwd NAME --db PATH
+ *   outpostd user disable|enable NAME --db PATH
+ *   outpostd user passwd NAME [--revoke-devices] --db PATH
  *   outpostd user set-role NAME ROLE --db PATH
  *   outpostd user set-team NAME SUPERVISOR|--none --db PATH
  *   outpostd role list [--json] --db PATH

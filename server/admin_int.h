@@ -26,6 +26,7 @@ enum admin_opt {
 	AO_LIMIT = 1u << 7,
 	AO_NONE = 1u << 8,
 	AO_HELP = 1u << 9,
+	AO_REVOKE = 1u << 10,
 };
 
 #define ADMIN_POS_MAX 4       /* positional arguments kept (and counted) */
@@ -40,7 +41,7 @@ struct admin_args {
 	unsigned given;                   /* enum admin_opt bits */
 	const char *db, *role, *supervisor, *full_name, *user, *record;
 	unsigned limit;
-	bool json, none;
+	bool json, none, revoke;
 };
 
 /* A running subcommand: the database is open, the arguments are valid. */

@@ -183,20 +183,28 @@ int admin_user_enable(struct admin *ad)
 int admin_user_passwd(struct admin *ad)
 {
 	const char *name = ad->a->pos[0];
-	char hash[AUTH_HASH_TEXT], detail[64];
+	char hash[AUTH_HASH_TEXT], detail[96];
+	unsigned n = 0;
 	struct user u;
 	int rc;
 
 	if ((rc = load(ad, name, &u)) ||
 	    (rc = read_password(ad, "New password for", name, hash)))
 		return rc;
-	snprintf(detail, sizeof(detail), "%s: new password", name);
 	if ((rc = admin_begin(ad)))
 		return rc;
-	rc = admin_commit(ad, users_set_pw(ad->db, name, hash), "user-passwd", "user", detail);
+	rc = users_set_pw(ad->db, name, hash);
+	if (!rc && ad->a->revoke)
+		rc = users_device_revoke_user(ad->db, name, &n);
+	snprintf(detail, sizeof(detail), "%s: new password%s", name,
+		 ad->a->revoke ? ", every device revoked" : "");
+	rc = admin_commit(ad, rc, "user-passwd", "user", detail);
 	if (rc)
 		return admin_db_fail(ad, rc, "cannot change the password");
-	printf("outpostd: changed the password of %s\n", name);
+	if (ad->a->revoke)
+		printf("outpostd: changed the password of %s and revoked %u device(s)\n", name, n);
+	else
+		printf("outpostd: changed the password of %s\n", name);
 	return 0;
 }
 

@@ -44,6 +44,7 @@ static void usage(FILE *f)
 	      "       outpostd conflicts --db PATH [--json]\n"
 	      "       outpostd user add NAME --role ROLE [--supervisor NAME] [--full-name TEXT] --db PATH\n"
 	      "       outpostd user list|disable|enable|passwd|set-role|set-team ... --db PATH\n"
+	      "       outpostd user passwd NAME [--revoke-devices] --db PATH\n"
 	      "       outpostd role list|grant|withdraw ... --db PATH\n"
 	      "       outpostd device list|revoke ... --db PATH\n"
 	      "       outpostd audit --db PATH [--user NAME] [--record ID] [--limit N] [--json]\n", f);

@@ -20,7 +20,7 @@ enum ustmt {
 	U_ADD, U_GET, U_EACH, U_SET_PW, U_SET_DISABLED, U_SET_ROLE, U_SET_SUP,
 	U_SUP_OF, U_TEAM, U_ROLE_EXISTS, U_RIGHT_EXISTS, U_ROLE_RIGHTS, U_GRANT,
 	U_WITHDRAW, U_ROLES_EACH, U_RIGHTS_EACH, U_DEV_GET, U_DEV_BY_TOKEN,
-	U_DEV_LOGIN, U_DEV_REVOKE, U_DEV_SEEN, U_DEV_EACH, U_AUDIT_ADD,
+	U_DEV_LOGIN, U_DEV_REVOKE, U_DEV_REVOKE_USER, U_DEV_SEEN, U_DEV_EACH, U_AUDIT_ADD,
 	U_AUDIT_EACH, U_COUNT
 };
 
@@ -57,6 +57,8 @@ static const char *const usql[U_COUNT] = {
 			"created = excluded.created, expires = excluded.expires, "
 			"revoked = 0",
 	[U_DEV_REVOKE] = "UPDATE devices SET token = NULL, revoked = 1 WHERE replica = ?1",
+	[U_DEV_REVOKE_USER] = "UPDATE devices SET token = NULL, revoked = 1 "
+			      "WHERE user = ?1 AND revoked = 0",
 	[U_DEV_SEEN] = "UPDATE devices SET last_seen = ?2, last_addr = ?3 "
 		       "WHERE replica = ?1",
 	[U_DEV_EACH] = "SELECT " DEV_COLS " FROM devices WHERE (?1 IS NULL OR user = ?1) "
@@ -551,6 +553,20 @@ int users_device_login(struct db *db, const struct device *d,
 	    db_bind_u64(s, 5, d->created) || db_bind_u64(s, 6, d->expires))
 		return s ? db_done(s, OP_EIO) : OP_EIO;
 	return db_step_done(s);
+}
+
+int users_device_revoke_user(struct db *db, const char *user, unsigned *n)
+{
+	sqlite3_stmt *s = ust(db, U_DEV_REVOKE_USER);
+	int rc;
+
+	*n = 0;
+	if (!s || db_bind_text(s, 1, user))
+		return s ? db_done(s, OP_EIO) : OP_EIO;
+	rc = db_step_done(s);
+	if (!rc)
+		*n = (unsigned)sqlite3_changes(sqlite3_db_handle(s));
+	return rc;
 }
 
 int users_device_revoke(struct db *db, const char *replica)

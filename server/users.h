@@ -98,6 +98,8 @@ int users_device_by_token(struct db *db, const unsigned char h[AUTH_TOKEN_HASH],
  * created/expires/agent from d, revoked cleared. */
 int users_device_login(struct db *db, const struct device *d,
 		       const unsigned char h[AUTH_TOKEN_HASH]);
+/* Revokes every device of user still usable; *n says how many. */
+int users_device_revoke_user(struct db *db, const char *user, unsigned *n);
 /* Drops the token digest and marks revoked. OP_ENOTFOUND if unknown. */
 int users_device_revoke(struct db *db, const char *replica);
 int users_device_seen(struct db *db, const char *replica, uint64_t at,

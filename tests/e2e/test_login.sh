@@ -219,6 +219,19 @@ login_pw A ann "$NEW_PW"
 assert_eq 0 "$RC" "login with the new password (stderr: $ERR)"
 sync_ok A >/dev/null
 
+log "outpostd user passwd --revoke-devices: every device of ann must log in again"
+out=$("$OUTPOSTD" user passwd ann --revoke-devices --db "$SERVER_DB" <<<"$NEW_PW") ||
+	fail "outpostd user passwd ann --revoke-devices failed"
+assert_match "$out" 'revoked [1-9][0-9]* device' "the message of passwd --revoke-devices"
+assert_eq "[]" "$(admin_ok device list --user ann --json | json_eval '[x["replica"] for x in d if not x["revoked"]]')" \
+	"ann's devices still usable after passwd --revoke-devices"
+run_op A sync
+assert_ne 0 "$RC" "a sync with a token revoked by passwd --revoke-devices"
+assert_contains "$ERR" "log in again" "the error of that sync"
+login_pw A ann "$NEW_PW"
+assert_eq 0 "$RC" "login after passwd --revoke-devices (stderr: $ERR)"
+sync_ok A >/dev/null
+
 # ---- 6. too many failed logins --------------------------------------------------------
 log "five wrong passwords lock ann out of logins, not bob, not A's token"
 op_ok B init --server "$SERVER_URL" --ca "$CERT" >/dev/null
