@@ -83,9 +83,10 @@ int gate_login(struct gate *g, struct db *db, const struct gate_login *l,
 	       struct gate_token *t, struct wire_err *e);
 /*
  * Checks a device token presented by replica: known, not revoked, not
- * expired, registered to that replica, its user enabled. Reads only (it
- * runs for every request). OP_OK with user filled, or OP_EDENIED/OP_EIO
- * with *e.
+ * expired, registered to that replica. Reads only (it runs for every
+ * request). OP_OK with the device's user filled (whose account the
+ * caller checks when it loads the user's rights: access_load() refuses a
+ * disabled one), or OP_EDENIED/OP_EIO with *e.
  */
 int gate_check(struct db *db, const char *token, const char *replica,
 	       char user[USERS_NAME_MAX + 1], struct wire_err *e);
