@@ -33,17 +33,6 @@ static int run_conn(struct oc *oc, enum conn_mode mode, const char *user,
 	return conn_sync(oc, &o, &ss, err);
 }
 
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return false;
-	return n >= 1 && n <= WIRE_NAME_MAX;
-}
-
 int cmd_login(struct cli *c)
 {
 	char pw[WIRE_PW_MAX + 2], err[OP_ERRLEN], prompt[80], until[32];
@@ -58,8 +47,9 @@ int cmd_login(struct cli *c)
 		return die("login: give --user NAME (the password is read from stdin or a prompt)");
 	if ((rc = no_more_args(c, 2, "login")))
 		return rc;
-	if (!name_ok(user))
-		return die("login: \"%s\" is not a user name (1 to %d of a-z, 0-9, '.', '_', '-')",
+	if (!wire_name_valid(user, strlen(user)))
+		return die("login: \"%s\" is not a user name (1 to %d of a-z, 0-9, '.', '_', '-', "
+			   "starting with a letter or digit)",
 			   user, WIRE_NAME_MAX);
 	if ((rc = open_replica(c, &oc)))
 		return rc;

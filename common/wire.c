@@ -849,22 +849,37 @@ static int rd_auth(struct mp *m, char tok[WIRE_TOKEN_HEX + 1], struct wire_err *
 	return mp_nil(m) ? bad(e, MP_ETRUNC, "auth", "") : OP_OK;
 }
 
-/* A user or role name: 1..WIRE_NAME_MAX of [a-z0-9._-]. */
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+bool wire_name_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > WIRE_NAME_MAX || s[0] == '.' || s[0] == '_' || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!name_char(s[i]))
+			return false;
+	return true;
+}
+
+/* A user or role name (wire_name_valid). */
 static int rd_name(struct mp *m, const char *k, char dst[WIRE_NAME_MAX + 1],
 		   struct wire_err *e)
 {
 	const char *s;
-	size_t n, i;
+	size_t n;
 	int rc = mp_str(m, &s, &n);
 
 	if (rc)
 		return bad(e, rc, k, "a string");
-	for (i = 0; i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-			      s[i] == '.' || s[i] == '_' || s[i] == '-'); i++)
-		;
-	if (n == 0 || n > WIRE_NAME_MAX || i != n)
-		return fail(e, WERR_INVALID, "\"%s\" must be 1 to %d of a-z, 0-9, '.', '_' and '-'",
-			    k, WIRE_NAME_MAX);
+	if (!wire_name_valid(s, n))
+		return fail(e, WERR_INVALID, "\"%s\" must be 1 to %d of a-z, 0-9, '.', '_' and '-', "
+			    "starting with a letter or digit", k, WIRE_NAME_MAX);
 	memcpy(dst, s, n);
 	dst[n] = '\0';
 	return OP_OK;

@@ -128,6 +128,10 @@ void wire_msg_release(struct wire_msg *m);
 int wire_decode_state(const void *buf, size_t len, bool strict,
 		      struct rec **out, struct wire_err *e);
 
+/* A user or role name: 1..WIRE_NAME_MAX of [a-z0-9._-], starting with a
+ * letter or digit (s need not be NUL-terminated). */
+bool wire_name_valid(const char *s, size_t n);
+
 /* Decodes one change from origin as stored in an outbox; *out is a new
  * record owned by the caller. */
 int wire_decode_change(const void *buf, size_t len, const char *origin,

@@ -15,6 +15,7 @@
 #include "db_int.h"
 #include "hlc.h"
 #include "users.h"
+#include "wire.h"
 
 enum ustmt {
 	U_ADD, U_GET, U_EACH, U_SET_PW, U_SET_DISABLED, U_SET_ROLE, U_SET_SUP,
@@ -198,22 +199,9 @@ static int row_pair(sqlite3_stmt *s, const struct each *e)
 
 /* ---- names ------------------------------------------------------------- */
 
-static bool name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
 bool users_name_valid(const char *s)
 {
-	size_t i;
-
-	if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return false;
-	for (i = 0; s[i]; i++)
-		if (i >= USERS_NAME_MAX || !name_char(s[i]))
-			return false;
-	return true;
+	return s && wire_name_valid(s, strlen(s));
 }
 
 /* ---- users ------------------------------------------------------------- */

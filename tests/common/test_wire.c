@@ -427,6 +427,7 @@ Test(wire, reject_bad_login_names_and_passwords)
 	expect_login_code("Ann", 3, "pw", 2, WERR_INVALID, "upper case name");
 	expect_login_code("", 0, "pw", 2, WERR_INVALID, "empty name");
 	expect_login_code("a b", 3, "pw", 2, WERR_INVALID, "space in name");
+	expect_login_code(".ann", 4, "pw", 2, WERR_INVALID, "name starting with a dot");
 	expect_login_code("abcdefghijabcdefghijabcdefghijabc", 33, "pw", 2, WERR_INVALID,
 			  "33-character name");
 	expect_login_code("ann", 3, "", 0, WERR_INVALID, "empty password");
