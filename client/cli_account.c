@@ -74,11 +74,6 @@ int cmd_login(struct cli *c)
 	return rc ? die("login failed: %s", err) : 0;
 }
 
-static int forget_token(struct oc *oc)
-{
-	return db_meta_del(oc_db(oc), "token");
-}
-
 int cmd_logout(struct cli *c)
 {
 	char err[OP_ERRLEN];
@@ -94,11 +89,11 @@ int cmd_logout(struct cli *c)
 	}
 	rc = run_conn(oc, CONN_LOGOUT, NULL, NULL, err);
 	if (rc == OP_EDENIED) { /* the server no longer takes the token anyway */
-		rc = forget_token(oc);
+		rc = oc_forget_token(oc);
 		if (!rc)
 			printf("logged out (the server had already stopped accepting this token: %s)\n", err);
 	} else if (rc) {
-		forget_token(oc);
+		oc_forget_token(oc);
 		rc = die("logout: %s; the token was forgotten here but stays valid on the server "
 			 "until it expires; an administrator can revoke it with: outpostd device revoke %s",
 			 err, st.replica);

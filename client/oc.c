@@ -110,6 +110,7 @@ int oc_set_server(struct oc *c, const char *url, const char *ca, char err[OP_ERR
 int oc_status(struct oc *c, struct oc_status *st)
 {
 	const struct tbl_desc *t = tbl_find("conflict", 8);
+	bool has_token;
 
 	memset(st, 0, sizeof(*st));
 	memcpy(st->replica, c->replica, sizeof(st->replica));
@@ -121,9 +122,10 @@ int oc_status(struct oc *c, struct oc_status *st)
 	db_meta_get_text(c->db, "user", st->user, sizeof(st->user));
 	db_meta_get_text(c->db, "role", st->role, sizeof(st->role));
 	db_meta_get_u64(c->db, "expires", &st->token_expires_ms);
-	st->token_expired = oc_token(c, NULL) == OP_OK && st->token_expires_ms &&
+	has_token = oc_token(c, NULL) == OP_OK;
+	st->token_expired = has_token && st->token_expires_ms &&
 			    st->token_expires_ms <= hlc_wall_ms();
-	st->logged_in = oc_token(c, NULL) == OP_OK && !st->token_expired;
+	st->logged_in = has_token && !st->token_expired;
 	if (db_outbox_count(c->db, &st->pending) || db_rec_count(c->db, t, &st->conflicts) ||
 	    db_rejected_count(c->db, &st->rejected))
 		return OP_EIO;
@@ -136,6 +138,11 @@ uint64_t oc_mark(struct oc *c)
 
 	db_meta_get_u64(c->db, "rescope", &mark);
 	return mark;
+}
+
+int oc_forget_token(struct oc *c)
+{
+	return db_meta_del(c->db, "token");
 }
 
 int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1])

@@ -94,6 +94,8 @@ int oc_retry_rejected(struct oc *c, uint64_t ctr, char done[OP_ERRLEN],
 /* The device token (hex) into token (may be NULL to test for one):
  * OP_OK, or OP_ENOTFOUND when not logged in. */
 int oc_token(struct oc *c, char token[WIRE_TOKEN_HEX + 1]);
+/* Forgets the device token (after a logout). OP_OK or OP_EIO. */
+int oc_forget_token(struct oc *c);
 /*
  * Readies the replica for user's login. When another user was logged in,
  * the login is for a new replica id (oc_login_replica), and the replica

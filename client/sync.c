@@ -125,7 +125,7 @@ static int on_token(struct sync *s, const struct wire_msg *m)
 /* The server revoked the token: forget it here too. */
 static int on_bye(struct sync *s)
 {
-	if (db_meta_del(oc_db(s->c), "token"))
+	if (oc_forget_token(s->c))
 		return failf(s, OP_EIO, "cannot forget the token: %s", db_errmsg(oc_db(s->c)));
 	s->st = SS_DONE;
 	return SYNC_DONE;
