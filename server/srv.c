@@ -128,7 +128,7 @@ int srv_begin(struct srv *s)
 static void server_dot(struct srv *s, struct rec_dot *d)
 {
 	memcpy(d->rep, s->replica, RID_LEN + 1);
-	d->ctr = ++s->seq;
+	d->ctr = s->seq + 1; /* the log position store() gives the record */
 	d->hlc = hlc_now(&s->clock, hlc_wall_ms());
 }
 
@@ -308,7 +308,6 @@ int srv_write(struct srv *s, struct rec *r)
 	if ((rc = stored_owner(s, r, was)))
 		return rc;
 	server_dot(s, &d);
-	s->seq--; /* store() saves at the next log position: the dot's */
 	for (i = 0; i < r->t->nfields; i++) {
 		if (!r->f[i].set)
 			continue;
