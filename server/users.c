@@ -232,21 +232,23 @@ static int user_exists(struct db *db, const char *name, bool *found)
 	return db_done(s, OP_OK);
 }
 
+typedef int (*exists_fn)(struct db *db, const char *name, bool *found);
+
+/* OP_OK when name exists (by fn), OP_EINVAL when not, or fn's failure. */
+static int must_exist(struct db *db, exists_fn fn, const char *name)
+{
+	bool found;
+	int rc = fn(db, name, &found);
+
+	return rc ? rc : found ? OP_OK : OP_EINVAL;
+}
+
 /* OP_OK when role (and supervisor, unless "") exist, else OP_EINVAL. */
 static int check_refs(struct db *db, const char *role, const char *sup)
 {
-	bool found;
-	int rc;
+	int rc = must_exist(db, users_role_exists, role);
 
-	if ((rc = users_role_exists(db, role, &found)))
-		return rc;
-	if (!found)
-		return OP_EINVAL;
-	if (!sup[0])
-		return OP_OK;
-	if ((rc = user_exists(db, sup, &found)))
-		return rc;
-	return found ? OP_OK : OP_EINVAL;
+	return rc || !sup[0] ? rc : must_exist(db, user_exists, sup);
 }
 
 static int insert_user(sqlite3_stmt *s, const struct user *u)
@@ -431,16 +433,9 @@ int users_role_rights(struct db *db, const char *role, users_name_fn fn, void *c
 /* OP_OK when both role and right exist, else OP_EINVAL. */
 static int check_pair(struct db *db, const char *role, const char *right)
 {
-	bool found;
-	int rc;
+	int rc = must_exist(db, users_role_exists, role);
 
-	if ((rc = users_role_exists(db, role, &found)))
-		return rc;
-	if (!found)
-		return OP_EINVAL;
-	if ((rc = users_right_exists(db, right, &found)))
-		return rc;
-	return found ? OP_OK : OP_EINVAL;
+	return rc ? rc : must_exist(db, users_right_exists, right);
 }
 
 /* Runs grant or withdraw (id) of right for role; no row touched is fine. */
