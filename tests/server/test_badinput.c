@@ -97,38 +97,22 @@ static void hello(struct rcl *c)
 
 /* ---- message builders -------------------------------------------------- */
 
-static int buf_write_cb(void *data, const char *p, size_t n)
-{
-	return buf_add(data, p, n) ? -1 : 0;
-}
-
-static void pk_init(msgpack_packer *pk, struct buf *b)
-{
-	msgpack_packer_init(pk, b, buf_write_cb);
-}
-
-static void pk_cstr(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str(pk, strlen(s));
-	msgpack_pack_str_body(pk, s, strlen(s));
-}
-
 /* A valid hello's pairs after "t" (5 of them with proto, 4 without: the
  * caller writes that one). */
 static void pk_hello_body(msgpack_packer *pk, bool proto)
 {
 	if (proto) {
-		pk_cstr(pk, "proto");
+		rcl_pack_str(pk, "proto");
 		msgpack_pack_uint64(pk, WIRE_PROTO);
 	}
-	pk_cstr(pk, "schema");
+	rcl_pack_str(pk, "schema");
 	msgpack_pack_uint64(pk, SCHEMA_VERSION);
-	pk_cstr(pk, "replica");
-	pk_cstr(pk, REPLICA);
-	pk_cstr(pk, "agent");
-	pk_cstr(pk, AGENT);
-	pk_cstr(pk, "auth");
-	pk_cstr(pk, token);
+	rcl_pack_str(pk, "replica");
+	rcl_pack_str(pk, REPLICA);
+	rcl_pack_str(pk, "agent");
+	rcl_pack_str(pk, AGENT);
+	rcl_pack_str(pk, "auth");
+	rcl_pack_str(pk, token);
 }
 
 /* Text fields only: enough for every change these tests need. */
@@ -315,10 +299,10 @@ Test(badinput, not_a_map)
 	struct buf b = BUF_INIT;
 	msgpack_packer pk;
 
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_array(&pk, 2);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "hello");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "hello");
 	expect_refused_buf(&b, false, WERR_MALFORMED);
 }
 
@@ -328,7 +312,7 @@ Test(badinput, map_without_type)
 	msgpack_packer pk;
 
 	world_start();
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 5);
 	pk_hello_body(&pk, true);
 	expect_refused_buf(&b, false, WERR_MALFORMED);
@@ -339,10 +323,10 @@ Test(badinput, unknown_message_type)
 	struct buf b = BUF_INIT;
 	msgpack_packer pk;
 
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 1);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "launch");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "launch");
 	expect_refused_buf(&b, false, WERR_UNKNOWN_MSG);
 }
 
@@ -351,10 +335,10 @@ Test(badinput, unknown_message_type_after_hello)
 	struct buf b = BUF_INIT;
 	msgpack_packer pk;
 
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 1);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "launch");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "launch");
 	expect_refused_buf(&b, true, WERR_UNKNOWN_MSG);
 }
 
@@ -365,12 +349,12 @@ Test(badinput, proto_as_string)
 	msgpack_packer pk;
 
 	world_start();
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 6);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "hello");
-	pk_cstr(&pk, "proto");
-	pk_cstr(&pk, "1");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "hello");
+	rcl_pack_str(&pk, "proto");
+	rcl_pack_str(&pk, "1");
 	pk_hello_body(&pk, false);
 	expect_refused_buf(&b, false, WERR_TYPE);
 }
@@ -381,13 +365,13 @@ Test(badinput, hello_with_unknown_key)
 	msgpack_packer pk;
 
 	world_start();
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 7);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "hello");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "hello");
 	pk_hello_body(&pk, true);
-	pk_cstr(&pk, "colour");
-	pk_cstr(&pk, "red");
+	rcl_pack_str(&pk, "colour");
+	rcl_pack_str(&pk, "red");
 	expect_refused_buf(&b, false, WERR_UNKNOWN_FIELD);
 }
 
@@ -397,11 +381,11 @@ Test(badinput, bad_protocol_version)
 	msgpack_packer pk;
 
 	world_start();
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 6);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "hello");
-	pk_cstr(&pk, "proto");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "hello");
+	rcl_pack_str(&pk, "proto");
 	msgpack_pack_uint64(&pk, WIRE_PROTO + 1);
 	pk_hello_body(&pk, false);
 	expect_refused_buf(&b, false, WERR_VERSION);

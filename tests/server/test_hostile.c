@@ -402,37 +402,21 @@ static void fx_finish_close(uint64_t extra, unsigned changed)
 
 /* ---- messages ------------------------------------------------------------- */
 
-static int buf_write_cb(void *data, const char *p, size_t n)
-{
-	return buf_add(data, p, n) ? -1 : 0;
-}
-
-static void pk_init(msgpack_packer *pk, struct buf *b)
-{
-	msgpack_packer_init(pk, b, buf_write_cb);
-}
-
-static void pk_cstr(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str(pk, strlen(s));
-	msgpack_pack_str_body(pk, s, strlen(s));
-}
-
 /* Starts a hello from ann's replica of 5 + extra pairs: all but "auth". */
 static void pk_hello_start(msgpack_packer *pk, struct buf *b, uint32_t extra)
 {
-	pk_init(pk, b);
+	rcl_packer(pk, b);
 	msgpack_pack_map(pk, 5 + extra);
-	pk_cstr(pk, "t");
-	pk_cstr(pk, "hello");
-	pk_cstr(pk, "proto");
+	rcl_pack_str(pk, "t");
+	rcl_pack_str(pk, "hello");
+	rcl_pack_str(pk, "proto");
 	msgpack_pack_uint64(pk, WIRE_PROTO);
-	pk_cstr(pk, "schema");
+	rcl_pack_str(pk, "schema");
 	msgpack_pack_uint64(pk, SCHEMA_VERSION);
-	pk_cstr(pk, "replica");
-	pk_cstr(pk, REP_ANN);
-	pk_cstr(pk, "agent");
-	pk_cstr(pk, RCL_AGENT);
+	rcl_pack_str(pk, "replica");
+	rcl_pack_str(pk, REP_ANN);
+	rcl_pack_str(pk, "agent");
+	rcl_pack_str(pk, RCL_AGENT);
 }
 
 /* A change as a hostile client makes it. */
@@ -699,7 +683,7 @@ Test(hostile, hello_with_malformed_token)
 	}
 
 	pk_hello_start(&pk, &b, 1);
-	pk_cstr(&pk, "auth");
+	rcl_pack_str(&pk, "auth");
 	msgpack_pack_uint64(&pk, 12345);
 	raw_refused_buf(&b, false, WERR_TYPE);
 	fx_finish_close(0, 0);
@@ -1458,44 +1442,44 @@ Test(hostile, malformed_logins)
 	memset(longpw, 'x', sizeof(longpw) - 1);
 	longpw[sizeof(longpw) - 1] = '\0';
 
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 6);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "login");
-	pk_cstr(&pk, "proto");
-	pk_cstr(&pk, "2");
-	pk_cstr(&pk, "user");
-	pk_cstr(&pk, "ann");
-	pk_cstr(&pk, "password");
-	pk_cstr(&pk, "pw");
-	pk_cstr(&pk, "replica");
-	pk_cstr(&pk, REP_ANN);
-	pk_cstr(&pk, "agent");
-	pk_cstr(&pk, RCL_AGENT);
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "login");
+	rcl_pack_str(&pk, "proto");
+	rcl_pack_str(&pk, "2");
+	rcl_pack_str(&pk, "user");
+	rcl_pack_str(&pk, "ann");
+	rcl_pack_str(&pk, "password");
+	rcl_pack_str(&pk, "pw");
+	rcl_pack_str(&pk, "replica");
+	rcl_pack_str(&pk, REP_ANN);
+	rcl_pack_str(&pk, "agent");
+	rcl_pack_str(&pk, RCL_AGENT);
 	raw_refused_buf(&b, false, WERR_TYPE);
 
-	pk_init(&pk, &b);
+	rcl_packer(&pk, &b);
 	msgpack_pack_map(&pk, 6);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "login");
-	pk_cstr(&pk, "proto");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "login");
+	rcl_pack_str(&pk, "proto");
 	msgpack_pack_uint64(&pk, WIRE_PROTO);
-	pk_cstr(&pk, "user");
+	rcl_pack_str(&pk, "user");
 	msgpack_pack_array(&pk, 1);
-	pk_cstr(&pk, "ann");
-	pk_cstr(&pk, "password");
-	pk_cstr(&pk, "pw");
-	pk_cstr(&pk, "replica");
-	pk_cstr(&pk, REP_ANN);
-	pk_cstr(&pk, "agent");
-	pk_cstr(&pk, RCL_AGENT);
+	rcl_pack_str(&pk, "ann");
+	rcl_pack_str(&pk, "password");
+	rcl_pack_str(&pk, "pw");
+	rcl_pack_str(&pk, "replica");
+	rcl_pack_str(&pk, REP_ANN);
+	rcl_pack_str(&pk, "agent");
+	rcl_pack_str(&pk, RCL_AGENT);
 	raw_refused_buf(&b, false, WERR_TYPE);
 
 	cr_assert_eq(wire_enc_login(&b, "ann", "pw", REP_ANN, RCL_AGENT), OP_OK);
 	b.p[0]++; /* one more pair in the map ... */
-	pk_init(&pk, &b);
-	pk_cstr(&pk, "otp"); /* ... an unknown key */
-	pk_cstr(&pk, "123456");
+	rcl_packer(&pk, &b);
+	rcl_pack_str(&pk, "otp"); /* ... an unknown key */
+	rcl_pack_str(&pk, "123456");
 	raw_refused_buf(&b, false, WERR_UNKNOWN_FIELD);
 
 	cr_assert_eq(wire_enc_login(&b, "Ann", "pw", REP_ANN, RCL_AGENT), OP_OK);

@@ -20,6 +20,7 @@
 #include "harness.h"
 #include "users.h"
 #include "log.h"
+#include "rawcl.h"
 #include "sess.h"
 #include "srv.h"
 #include "hlc.h"
@@ -136,17 +137,6 @@ static void expect_no_reply(struct sess *s)
 
 /* ---- messages ---------------------------------------------------------- */
 
-static int buf_write_cb(void *data, const char *p, size_t n)
-{
-	return buf_add(data, p, n) ? -1 : 0;
-}
-
-static void pk_cstr(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str(pk, strlen(s));
-	msgpack_pack_str_body(pk, s, strlen(s));
-}
-
 static void enc_hello(struct buf *b)
 {
 	cr_assert_eq(wire_enc_hello(b, REPLICA, "test_sess/1", F.token), OP_OK);
@@ -157,18 +147,18 @@ static void enc_hello_versions(struct buf *b, uint64_t proto, uint64_t schema)
 {
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, b, buf_write_cb);
+	rcl_packer(&pk, b);
 	msgpack_pack_map(&pk, 5);
-	pk_cstr(&pk, "t");
-	pk_cstr(&pk, "hello");
-	pk_cstr(&pk, "proto");
+	rcl_pack_str(&pk, "t");
+	rcl_pack_str(&pk, "hello");
+	rcl_pack_str(&pk, "proto");
 	msgpack_pack_uint64(&pk, proto);
-	pk_cstr(&pk, "schema");
+	rcl_pack_str(&pk, "schema");
 	msgpack_pack_uint64(&pk, schema);
-	pk_cstr(&pk, "replica");
-	pk_cstr(&pk, REPLICA);
-	pk_cstr(&pk, "agent");
-	pk_cstr(&pk, "test_sess/1");
+	rcl_pack_str(&pk, "replica");
+	rcl_pack_str(&pk, REPLICA);
+	rcl_pack_str(&pk, "agent");
+	rcl_pack_str(&pk, "test_sess/1");
 }
 
 /* A change record of table tname by REPLICA with counter ctr. */

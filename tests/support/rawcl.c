@@ -353,3 +353,19 @@ int rcl_expect_error(struct rcl *c, int code, const char *fragment)
 	wire_msg_release(&m);
 	return got;
 }
+
+static int buf_write_cb(void *data, const char *p, size_t n)
+{
+	return buf_add(data, p, n) ? -1 : 0;
+}
+
+void rcl_packer(msgpack_packer *pk, struct buf *b)
+{
+	msgpack_packer_init(pk, b, buf_write_cb);
+}
+
+void rcl_pack_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}

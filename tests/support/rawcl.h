@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include <libwebsockets.h>
+#include <msgpack.h>
 
 #include "buf.h"
 #include "wire.h"
@@ -106,5 +107,10 @@ void rcl_hello(struct rcl *c, const char *replica, const char *token,
  * reason is the error's message (or its start). Returns the error's code.
  */
 int rcl_expect_error(struct rcl *c, int code, const char *fragment);
+
+/* For crafting messages by hand: a msgpack-c packer appending to b, and a
+ * C string packed as a msgpack string. */
+void rcl_packer(msgpack_packer *pk, struct buf *b);
+void rcl_pack_str(msgpack_packer *pk, const char *s);
 
 #endif
