@@ -16,7 +16,7 @@ enum stmt_id {
 	S_CONFLICT_FIND, S_OUTBOX_ADD, S_OUTBOX_EACH, S_OUTBOX_ACK, S_OUTBOX_COUNT,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	/* server database only */
-	S_SREC_SAVE, S_SREC_SCOPE, S_SREC_RESCOPE, S_SREC_CHILDREN, S_GONE_ADD,
+	S_SREC_SAVE, S_SREC_LOAD, S_SREC_SCOPE, S_SREC_RESCOPE, S_SREC_CHILDREN, S_GONE_ADD,
 	S_LOG_END, S_SINCE_ALL, S_SINCE_SCOPED,
 	/* client replica only */
 	S_REC_DROP, S_REC_EVICT, S_REC_DROP_ALL, S_REC_SWEEP, S_OUTBOX_GET, S_OUTBOX_OF, S_OUTBOX_DROP, S_REJ_ADD, S_REJ_EACH,
@@ -58,6 +58,7 @@ static const char *const stmt_sql[S_COUNT] = {
 			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(tbl, id) DO UPDATE "
 			"SET seq = excluded.seq, alive = excluded.alive, state = excluded.state, "
 			"data = excluded.data, owner = excluded.owner, parent = excluded.parent",
+	[S_SREC_LOAD] = "SELECT state, owner FROM rec WHERE tbl = ?1 AND id = ?2",
 	[S_SREC_SCOPE] = "SELECT owner FROM rec WHERE tbl = ?1 AND id = ?2",
 	[S_SREC_RESCOPE] = "UPDATE rec SET owner = ?3, seq = ?4 WHERE tbl = ?1 AND id = ?2",
 	[S_SREC_CHILDREN] = "SELECT tbl, id FROM rec WHERE parent = ?1 ORDER BY tbl, id",
@@ -366,10 +367,13 @@ static int decode_col(sqlite3_stmt *s, int col, struct rec **out)
 	return rc;
 }
 
-int db_rec_load(struct db *db, const struct tbl_desc *t, const char *id,
-		struct rec **out)
+/* Loads a record by statement id (state first, then optionally the
+ * owner column into owner). */
+static int load_with(struct db *db, enum stmt_id id_, const struct tbl_desc *t,
+		     const char *id, struct rec **out, char *owner)
 {
-	sqlite3_stmt *s = stmt(db, S_REC_LOAD);
+	sqlite3_stmt *s = stmt(db, id_);
+	const unsigned char *o;
 	int rc;
 
 	*out = NULL;
@@ -380,7 +384,24 @@ int db_rec_load(struct db *db, const struct tbl_desc *t, const char *id,
 		return db_done(s, OP_ENOTFOUND);
 	if (rc != SQLITE_ROW)
 		return db_done(s, OP_EIO);
+	if (owner) {
+		owner[0] = '\0';
+		if ((o = sqlite3_column_text(s, 1)) && sqlite3_column_bytes(s, 1) <= DB_OWNER_MAX)
+			memcpy(owner, o, (size_t)sqlite3_column_bytes(s, 1) + 1);
+	}
 	return db_done(s, decode_col(s, 0, out));
+}
+
+int db_rec_load(struct db *db, const struct tbl_desc *t, const char *id,
+		struct rec **out)
+{
+	return load_with(db, S_REC_LOAD, t, id, out, NULL);
+}
+
+int db_rec_load_owned(struct db *db, const struct tbl_desc *t, const char *id,
+		      struct rec **out, char owner[DB_OWNER_MAX + 1])
+{
+	return load_with(db, S_SREC_LOAD, t, id, out, owner);
 }
 
 static int one_u64(struct db *db, sqlite3_stmt *s, uint64_t *v)

@@ -73,6 +73,9 @@ int db_rec_sweep(struct db *db, uint64_t mark, uint64_t *dropped);
 /* Stores r with its scope: owner and parent (NULL for none). */
 int db_rec_save_scoped(struct db *db, const struct rec *r, uint64_t seq,
 		       const char *owner, const char *parent);
+/* db_rec_load() and the stored owner ("" when none) in one read. */
+int db_rec_load_owned(struct db *db, const struct tbl_desc *t, const char *id,
+		      struct rec **out, char owner[DB_OWNER_MAX + 1]);
 /* The stored owner of a record ("" when none). OP_ENOTFOUND if absent. */
 int db_rec_owner(struct db *db, const char *tbl, const char *id,
 		 char owner[DB_OWNER_MAX + 1]);

@@ -592,11 +592,11 @@ static int apply_one(struct push_ctx *p, const struct rec *c,
 		return refuse(why, (int)inv->code, "%s", inv->msg);
 	if ((rc = check_clock(c, why)))
 		return rc;
-	rc = db_rec_load(p->s->db, c->t, c->id, &cur);
+	rc = db_rec_load_owned(p->s->db, c->t, c->id, &cur, was);
 	if (rc && rc != OP_ENOTFOUND)
 		return OP_EIO;
 	created = rc == OP_ENOTFOUND;
-	rc = created ? check_create(c, why) : stored_owner(p->s, cur, was);
+	rc = created ? check_create(c, why) : OP_OK;
 	if (!rc)
 		rc = check_vv(c, cur, p->who->replica, why);
 	if (!rc)
@@ -626,12 +626,10 @@ static int add_refusal(struct push_ctx *p, const struct rec *c, const struct wir
 {
 	char owner[DB_OWNER_MAX + 1] = "";
 	struct rec *cur = NULL;
-	int rc = db_rec_load(p->s->db, c->t, c->id, &cur);
+	int rc = db_rec_load_owned(p->s->db, c->t, c->id, &cur, owner);
 
 	if (rc && rc != OP_ENOTFOUND)
 		return OP_EIO;
-	if (!rc && (rc = stored_owner(p->s, cur, owner)))
-		goto out;
 	if (cur && !access_may_read(p->who->acc, opt(owner))) {
 		rec_free(cur);
 		cur = NULL;
@@ -642,7 +640,6 @@ static int add_refusal(struct push_ctx *p, const struct rec *c, const struct wir
 		rc = gate_audit(p->s->db, p->who->acc->user, p->who->replica, p->who->addr,
 				"refused", c->t->name, c->id, why->msg);
 	p->res->nrejected++;
-out:
 	rec_free(cur);
 	return rc;
 }
