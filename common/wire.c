@@ -381,8 +381,13 @@ static int rd_text(struct mp *m, const char *k, char *dst, size_t cap,
 	return OP_OK;
 }
 
-static int rd_id(struct mp *m, const char *k, char dst[RID_LEN + 1],
-		 struct wire_err *e)
+/*
+ * Reads a string that valid() accepts (so at most max bytes) into dst,
+ * NUL-terminated; otherwise error 9 saying `"k" must be RULE`.
+ */
+static int rd_valid(struct mp *m, const char *k, char *dst, size_t max,
+		    bool (*valid)(const char *s, size_t n), const char *rule,
+		    struct wire_err *e)
 {
 	const char *s;
 	size_t n;
@@ -390,11 +395,17 @@ static int rd_id(struct mp *m, const char *k, char dst[RID_LEN + 1],
 
 	if (rc)
 		return bad(e, rc, k, "a string");
-	if (!rid_valid(s, n))
-		return fail(e, WERR_INVALID, "\"%s\" must be 32 lowercase hex digits", k);
-	memcpy(dst, s, RID_LEN);
-	dst[RID_LEN] = '\0';
+	if (n > max || !valid(s, n))
+		return fail(e, WERR_INVALID, "\"%s\" must be %s", k, rule);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 	return OP_OK;
+}
+
+static int rd_id(struct mp *m, const char *k, char dst[RID_LEN + 1],
+		 struct wire_err *e)
+{
+	return rd_valid(m, k, dst, RID_LEN, rid_valid, "32 lowercase hex digits", e);
 }
 
 static int rd_vv(struct mp *m, const char *k, struct vv *v, struct wire_err *e)
@@ -822,29 +833,31 @@ static const struct mdesc mdescs[] = {
 };
 
 /* Exactly n lowercase hex digits. */
-static int rd_hex(struct mp *m, const char *k, char *dst, size_t n,
-		  struct wire_err *e)
+static bool hex_valid(const char *s, size_t len, size_t n)
 {
-	const char *s;
-	size_t len, i;
-	int rc = mp_str(m, &s, &len);
+	size_t i;
 
-	if (rc)
-		return bad(e, rc, k, "a string");
 	for (i = 0; i < len && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')); i++)
 		;
-	if (len != n || i != len)
-		return fail(e, WERR_INVALID, "\"%s\" must be %zu lowercase hex digits", k, n);
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return OP_OK;
+	return len == n && i == len;
+}
+
+static bool token_valid(const char *s, size_t n)
+{
+	return hex_valid(s, n, WIRE_TOKEN_HEX);
+}
+
+static bool scope_valid(const char *s, size_t n)
+{
+	return hex_valid(s, n, WIRE_SCOPE_HEX);
 }
 
 /* hello's "auth": a device token, or nil when not logged in. */
 static int rd_auth(struct mp *m, char tok[WIRE_TOKEN_HEX + 1], struct wire_err *e)
 {
 	if (mp_peek(m) != MP_NIL)
-		return rd_hex(m, "auth", tok, WIRE_TOKEN_HEX, e);
+		return rd_valid(m, "auth", tok, WIRE_TOKEN_HEX, token_valid,
+				"64 lowercase hex digits", e);
 	tok[0] = '\0';
 	return mp_nil(m) ? bad(e, MP_ETRUNC, "auth", "") : OP_OK;
 }
@@ -854,6 +867,8 @@ static bool name_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 	       c == '.' || c == '_' || c == '-';
 }
+
+#define NAME_RULE "1 to 32 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
 
 bool wire_name_valid(const char *s, size_t n)
 {
@@ -867,23 +882,6 @@ bool wire_name_valid(const char *s, size_t n)
 	return true;
 }
 
-/* A user or role name (wire_name_valid). */
-static int rd_name(struct mp *m, const char *k, char dst[WIRE_NAME_MAX + 1],
-		   struct wire_err *e)
-{
-	const char *s;
-	size_t n;
-	int rc = mp_str(m, &s, &n);
-
-	if (rc)
-		return bad(e, rc, k, "a string");
-	if (!wire_name_valid(s, n))
-		return fail(e, WERR_INVALID, "\"%s\" must be 1 to %d of a-z, 0-9, '.', '_' and '-', "
-			    "starting with a letter or digit", k, WIRE_NAME_MAX);
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return OP_OK;
-}
 
 static int rd_password(struct mp *m, char dst[WIRE_PW_MAX + 1], struct wire_err *e)
 {
@@ -996,10 +994,14 @@ static int rd_msg_key(struct mp *m, const struct mdesc *d, const char *k,
 	if (!strcmp(k, "replica") || !strcmp(k, "server")) return rd_id(m, k, out->replica, e);
 	if (!strcmp(k, "agent")) return rd_text(m, k, out->agent, sizeof(out->agent), e);
 	if (!strcmp(k, "auth")) return rd_auth(m, out->token, e);
-	if (!strcmp(k, "token")) return rd_hex(m, k, out->token, WIRE_TOKEN_HEX, e);
-	if (!strcmp(k, "scope")) return rd_hex(m, k, out->scope, WIRE_SCOPE_HEX, e);
-	if (!strcmp(k, "user")) return rd_name(m, k, out->user, e);
-	if (!strcmp(k, "role")) return rd_name(m, k, out->role, e);
+	if (!strcmp(k, "token")) return rd_valid(m, k, out->token, WIRE_TOKEN_HEX, token_valid,
+						 "64 lowercase hex digits", e);
+	if (!strcmp(k, "scope")) return rd_valid(m, k, out->scope, WIRE_SCOPE_HEX, scope_valid,
+						 "16 lowercase hex digits", e);
+	if (!strcmp(k, "user"))
+		return rd_valid(m, k, out->user, WIRE_NAME_MAX, wire_name_valid, NAME_RULE, e);
+	if (!strcmp(k, "role"))
+		return rd_valid(m, k, out->role, WIRE_NAME_MAX, wire_name_valid, NAME_RULE, e);
 	if (!strcmp(k, "password")) return rd_password(m, out->password, e);
 	if (!strcmp(k, "expires")) return rd_u64(m, k, &out->expires, e);
 	if (!strcmp(k, "rejected")) return rd_rejects(m, strict, out, e);
